@@ -1,0 +1,82 @@
+"""Unweighted accuracy per corpus, at segment and at utterance level.
+
+Utterance level: the segment posteriors of an utterance are averaged and the
+argmax of the mean is the utterance's prediction (the paper's protocol).
+UA = mean of per-class recalls (scikit-learn's balanced accuracy); WA = plain
+accuracy.
+"""
+
+import collections
+from typing import Dict, List
+
+import numpy as np
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
+
+
+def collect_predictions(inference_model, dataset, tasks: List[str]) -> Dict[str, np.ndarray]:
+    """Runs the inference model over an evaluation dataset (x, labels, weights)."""
+    import tensorflow as tf
+
+    @tf.function
+    def predict(x):
+        return inference_model(x, training=False)
+
+    columns = collections.defaultdict(list)
+    for x, labels, weights in dataset:
+        probabilities = predict(x)
+        columns["utterance"].append(labels["utterance"].numpy())
+        for task in tasks:
+            columns[f"{task}_probability"].append(probabilities[task].numpy())
+            columns[f"{task}_label"].append(labels[task].numpy())
+            columns[f"{task}_weight"].append(weights[task].numpy())
+    return {key: np.concatenate(values) for key, values in columns.items()}
+
+
+def _scores(labels: np.ndarray, predicted: np.ndarray) -> dict:
+    return {
+        "ua": float(balanced_accuracy_score(labels, predicted)),
+        "wa": float(accuracy_score(labels, predicted)),
+        "confusion": confusion_matrix(labels, predicted, labels=[0, 1]).tolist(),
+        "count": int(labels.shape[0]),
+    }
+
+
+def utterance_posteriors(utterances: np.ndarray, probabilities: np.ndarray, labels: np.ndarray):
+    """Mean posterior per utterance; returns (ids, mean probabilities, labels)."""
+    ids, inverse = np.unique(utterances, return_inverse=True)
+    sums = np.zeros((ids.shape[0], probabilities.shape[1]))
+    np.add.at(sums, inverse, probabilities)
+    counts = np.bincount(inverse, minlength=ids.shape[0])[:, None]
+    utterance_labels = np.zeros(ids.shape[0], dtype=labels.dtype)
+    utterance_labels[inverse] = labels
+    return ids, sums / counts, utterance_labels
+
+
+def score(predictions: Dict[str, np.ndarray], tasks: List[str]) -> dict:
+    """{task: {corpus: {"utterance": {...}, "segment": {...}}}} for labelled samples."""
+    results: dict = {}
+    corpora = np.array([u.split(b"/", 1)[0].decode() for u in predictions["utterance"]])
+    for task in tasks:
+        keep = predictions[f"{task}_weight"] > 0
+        results[task] = {}
+        for corpus in sorted(set(corpora[keep])):
+            mask = keep & (corpora == corpus)
+            probabilities = predictions[f"{task}_probability"][mask]
+            labels = predictions[f"{task}_label"][mask]
+            _, mean, utterance_labels = utterance_posteriors(predictions["utterance"][mask], probabilities, labels)
+            results[task][corpus] = {
+                "utterance": _scores(utterance_labels, mean.argmax(axis=1)),
+                "segment": _scores(labels, probabilities.argmax(axis=1)),
+            }
+        if results[task]:
+            results[task]["average"] = {
+                level: {"ua": float(np.mean([v[level]["ua"] for v in results[task].values()]))}
+                for level in ("utterance", "segment")
+            }
+    return results
+
+
+def mean_utterance_ua(results: dict) -> float:
+    """The early-stopping and tuning objective: mean utterance UA over tasks and corpora."""
+    values = [r["utterance"]["ua"] for task in results.values() for c, r in task.items() if c != "average"]
+    return float(np.mean(values)) if values else 0.0

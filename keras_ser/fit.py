@@ -1,0 +1,247 @@
+"""Train and evaluate the paper's method: `python -m keras_ser.fit`.
+
+    python -m keras_ser.fit --protocol multi                    # synthetic corpora
+    python -m keras_ser.fit --protocol cross --source iemocap --targets msp_improv,savee,emodb --data corpora.yaml
+
+Writes into the run folder (`--out`): config.yaml (resolved), checkpoints/,
+best.weights.h5, history.json, tensorboard/, speakers.json, results.json and
+results.md, and prints the UA table at the end.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from typing import Optional
+
+from keras_ser.config import (
+    DOMAIN_PRESETS,
+    ConfigError,
+    FitConfig,
+    load_fit_config,
+    load_yaml,
+    save_config,
+    to_dict,
+)
+
+
+def build_data(config: FitConfig, prepared, plan):
+    """DataPlan for the trainer, plus the test dataset factory and the vocabulary."""
+    from pipelines.dataset import Vocabulary, make_dataset
+    from keras_ser.training.trainer import DataPlan, steps_for
+
+    training = plan.train + plan.unlabelled
+    rows = [r for r in prepared.utterances if r["speaker"] in set(training)]
+    vocabulary = Vocabulary(
+        gender=["f", "m"],
+        language=sorted({r["language"] for r in rows}),
+        corpus=sorted({r["corpus"] for r in rows}),
+        speaker=sorted(set(training)),
+    )
+    mean, std = prepared.normalisation(plan.train)
+    shards = lambda speakers: [prepared.shard(s) for s in speakers]  # noqa: E731
+    common = dict(features=prepared.features, vocabulary=vocabulary, mean=mean, std=std,
+                  batch_size=config.train.batch_size)
+
+    def train_dataset(seed, context=None):
+        return make_dataset(shards(plan.train), unlabelled_shards=shards(plan.unlabelled), training=True, seed=seed,
+                            shuffle_buffer=config.train.shuffle_buffer, input_context=context, **common)
+
+    def eval_dataset(speakers):
+        return lambda: make_dataset(shards(speakers), **common)
+
+    data_plan = DataPlan(
+        train_dataset=train_dataset,
+        val_dataset=eval_dataset(plan.val) if plan.val else None,
+        steps_per_epoch=steps_for(prepared.count_segments(training), config.train.batch_size),
+        head_sizes={head: vocabulary.size(head) for head in ("gender", "language", "corpus", "speaker")},
+    )
+    return data_plan, eval_dataset(plan.test), vocabulary, (mean, std)
+
+
+def prepare_run_folder(out: str, resume: bool, overwrite: bool) -> None:
+    has_checkpoints = os.path.exists(os.path.join(out, "checkpoints"))
+    if has_checkpoints and overwrite:
+        shutil.rmtree(out)
+    elif has_checkpoints and not resume:
+        raise ConfigError(f"--out: {out} already holds a run; pass --resume to continue it or --overwrite to start over")
+    os.makedirs(out, exist_ok=True)
+
+
+def run_fit(config: FitConfig, resume: bool = False, overwrite: bool = False, verbose: bool = True,
+            strategy=None, on_epoch_end=None) -> dict:
+    """The whole run: data, training, test evaluation, results files. Returns results.json's content."""
+    import keras
+    import tensorflow as tf
+
+    from keras_ser.data import resolve_prepared
+    from keras_ser.evaluation import collect_predictions, score
+    from keras_ser.protocols import plan_speakers, speaker_table
+    from keras_ser.reporting import run_tables, system_name
+    from keras_ser.training.strategy import is_chief, make_strategy
+    from keras_ser.training.trainer import Trainer
+
+    started = time.time()
+    chief = is_chief()
+    if chief:
+        prepare_run_folder(config.out, resume, overwrite)
+        save_config(config, os.path.join(config.out, "config.yaml"))
+    keras.utils.set_random_seed(config.train.seed)
+    if config.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    strategy = strategy or make_strategy(config.train.strategy)
+    prepared = resolve_prepared(config, writer=chief, verbose=verbose)
+    plan = plan_speakers(config, prepared)
+    data_plan, test_dataset, vocabulary, _ = build_data(config, prepared, plan)
+    if chief:
+        _write_json(os.path.join(config.out, "speakers.json"), {
+            "prepared": prepared.root, "plan": plan.to_dict(), "per_corpus": speaker_table(plan),
+            "vocabulary": vocabulary.to_dict()})
+    if verbose and chief:
+        print(f"{config.protocol} protocol, {system_name(config.model.preset, config.model.loss)}, tasks "
+              f"{'+'.join(config.tasks)}; {strategy.num_replicas_in_sync} replica(s); "
+              f"{data_plan.steps_per_epoch} steps/epoch; speakers {speaker_table(plan)}", flush=True)
+
+    trainer = Trainer(config, strategy, data_plan, config.out)
+    history = trainer.fit(resume=resume, verbose=verbose, on_epoch_end=on_epoch_end)
+    predictions = collect_predictions(trainer.network.inference_model, test_dataset(), config.tasks)
+    test = score(predictions, config.tasks)
+    trainer.cleanup()
+
+    system = system_name(config.model.preset, config.model.loss)
+    results = {
+        "system": system,
+        "protocol": config.protocol,
+        "tasks": config.tasks,
+        "test": test,
+        "best_val_ua": float(trainer.best_ua.numpy()),
+        "epochs_run": len(history),
+        "replicas": strategy.num_replicas_in_sync,
+        "wall_seconds": round(time.time() - started, 1),
+    }
+    if chief:
+        _write_json(os.path.join(config.out, "results.json"), results)
+        table = run_tables(test, system) + "\n\n" + run_tables(test, system, level="segment")
+        with open(os.path.join(config.out, "results.md"), "w", encoding="utf-8") as f:
+            f.write(f"# {system}, {config.protocol} protocol\n\n{table}\n")
+        if verbose:
+            print("\n" + run_tables(test, system), flush=True)
+    return results
+
+
+def _write_json(path: str, value) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=1)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m keras_ser.fit", description=__doc__.split("\n")[0])
+    add_run_arguments(parser)
+    parser.add_argument("--out", help="run folder (default saved_models/<protocol>-<model>-<loss>-<task>-seed<seed>)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="delete an existing run folder and start over")
+    return parser
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by fit, tuning.search and experiments."""
+    parser.add_argument("--config", help="YAML of settings, or a shipped config name (e.g. paper); flags override it")
+    parser.add_argument("--protocol", choices=["multi", "cross"], help="multi-corpus (default) or cross-corpus")
+    parser.add_argument("--source", help="cross protocol: the labelled source corpus")
+    parser.add_argument("--targets", help="cross protocol: comma-separated target corpora")
+    parser.add_argument("--target-split", action="store_true", default=None,
+                        help="cross protocol: test on held-out target speakers only")
+    parser.add_argument("--task", choices=["arousal", "valence", "both"], help="emotion task(s) (default both)")
+    parser.add_argument("--model", choices=sorted(DOMAIN_PRESETS), help="domain heads preset (default dann2)")
+    parser.add_argument("--loss", choices=["s", "sc"], help="s: softmax; sc: softmax + center loss (default)")
+    parser.add_argument("--gamma", type=float, help="gradient reversal coefficient (default 0.3)")
+    parser.add_argument("--gamma-schedule", choices=["constant", "ganin"], help="constant gamma or Ganin's ramp")
+    parser.add_argument("--lambda", dest="lambda_", type=float, help="softmax weight in eq. (6) (default 0.5)")
+    parser.add_argument("--alpha", type=float, help="center-loss center learning rate (default 0.5)")
+    parser.add_argument("--epochs", type=int, help="maximum epochs")
+    parser.add_argument("--batch-size", type=int, help="global batch size (default 128)")
+    parser.add_argument("--seed", type=int, help="random seed (same seed, same metrics)")
+    parser.add_argument("--strategy", choices=["auto", "default", "mirrored", "multi_worker"],
+                        help="tf.distribute strategy (default auto: TF_CONFIG -> multi-worker)")
+    parser.add_argument("--data", help="YAML with `corpora: {name: root}` (and optional data settings)")
+    parser.add_argument("--prepared", help="folder of prepared TFRecords (pipelines.prepare output)")
+    parser.add_argument("--synthetic-scale", choices=["tiny", "small", "paper"],
+                        help="size of the synthetic corpora used when no corpora are given (default small)")
+
+
+def overrides_from_args(args) -> dict:
+    """Command-line values as a partial config tree (only flags that were given)."""
+    tree: dict = {}
+
+    def put(path, value):
+        if value is None:
+            return
+        node = tree
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+
+    if args.data:
+        data = dict(load_yaml(args.data))
+        data.pop("synthetic", None)  # provenance note written by keras_ser.synth
+        put("data", data)
+    put("protocol", args.protocol)
+    put("source", args.source)
+    put("targets", args.targets.split(",") if args.targets else None)
+    put("target_split", args.target_split)
+    put("task", args.task)
+    put("model.preset", args.model)
+    put("model.loss", args.loss)
+    put("model.gamma", args.gamma)
+    put("model.gamma_schedule", args.gamma_schedule)
+    put("model.lambda", args.lambda_)
+    put("model.center_alpha", args.alpha)
+    put("train.epochs", args.epochs)
+    put("train.batch_size", args.batch_size)
+    put("train.seed", args.seed)
+    put("train.strategy", args.strategy)
+    put("data.prepared", args.prepared)
+    put("data.synthetic_scale", args.synthetic_scale)
+    if getattr(args, "out", None):
+        put("out", args.out)
+    return tree
+
+
+def default_out(config: FitConfig) -> str:
+    return os.path.join("saved_models", f"{config.protocol}-{config.model.preset}-{config.model.loss}-{config.task}-seed{config.train.seed}")
+
+
+def main(argv: Optional[list] = None) -> int:
+    from keras_ser.corpora.base import LayoutError
+    from keras_ser.training.trainer import CheckpointError
+
+    args = build_parser().parse_args(argv)
+    try:
+        overrides = overrides_from_args(args)
+        config = load_fit_config(args.config, overrides)
+        if "out" not in overrides and not (args.config and "out" in load_yaml_safe(args.config)):
+            config.out = default_out(config)
+        run_fit(config, resume=args.resume, overwrite=args.overwrite)
+    except (ConfigError, LayoutError, CheckpointError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def load_yaml_safe(name_or_path: str) -> dict:
+    from keras_ser.config import resolve_config_path
+
+    return load_yaml(resolve_config_path(name_or_path))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,4 @@
+from keras_ser.layers.center_loss import CenterLoss
+from keras_ser.layers.gradient_reversal import GradientReversal, ganin_coefficient
+
+__all__ = ["CenterLoss", "GradientReversal", "ganin_coefficient"]

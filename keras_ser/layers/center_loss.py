@@ -1,0 +1,90 @@
+"""Center loss with the class centers as layer state (Wen et al. 2016)."""
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="keras_ser")
+class CenterLoss(keras.layers.Layer):
+    """Per-sample squared distance of an embedding to its class center.
+
+    The centers are a non-trainable weight (classes x embedding). When called
+    with `training=True` they move towards the batch's labelled embeddings:
+        delta_c_j = sum_{i: y_i = j} (c_j - x_i) / (1 + n_j),  c_j <- c_j - alpha * delta_c_j
+    Under a distribution strategy the per-class sums and counts are summed
+    across replicas first, so every replica applies the update that one
+    replica would compute from the whole global batch.
+
+    Args:
+        num_classes: number of emotion classes.
+        alpha: center learning rate in [0, 1] (default 0.5).
+        **kwargs: standard layer arguments.
+
+    Call arguments:
+        inputs: list `[embeddings (batch, dim), labels (batch,) int, weights (batch,)]`;
+            samples with weight 0 (no emotion label) neither pull on nor move the centers.
+        training: update the centers only when true.
+
+    Returns:
+        (batch,) squared distances ||x_i - c_{y_i}||^2; the loss (eq. 4) is their
+        weighted mean, taken by the caller.
+
+    Example:
+    ```python
+    center_loss = CenterLoss(num_classes=2, alpha=0.5)
+    distances = center_loss([embeddings, labels, weights], training=True)
+    ```
+
+    Reference:
+        Wen et al., "A Discriminative Feature Learning Approach for Deep Face Recognition",
+        ECCV 2016; Gao et al., ICASSP 2022, eq. (4)-(5).
+    """
+
+    def __init__(self, num_classes, alpha=0.5, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"CenterLoss: alpha must be in [0, 1], got {alpha}")
+        self.num_classes = int(num_classes)
+        self.alpha = float(alpha)
+
+    def build(self, input_shape):
+        dim = input_shape[0][-1]
+        # Every replica computes the same update from all-reduced sums.
+        self.centers = self.add_weight(
+            name="centers",
+            shape=(self.num_classes, dim),
+            initializer="zeros",
+            trainable=False,
+            aggregation="only_first_replica",
+        )
+
+    def call(self, inputs, training=None):
+        embeddings, labels, weights = inputs
+        centers = tf.convert_to_tensor(self.centers)
+        labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+        distances = tf.reduce_sum(tf.square(embeddings - tf.gather(centers, labels)), axis=-1)
+        if training:
+            update = self._update_centers(tf.stop_gradient(embeddings), labels, weights, centers)
+            with tf.control_dependencies([update]):
+                distances = tf.identity(distances)
+        return distances
+
+    def _update_centers(self, embeddings, labels, weights, centers):
+        members = tf.one_hot(labels, self.num_classes, dtype=embeddings.dtype)
+        members *= tf.cast(tf.reshape(weights, [-1, 1]) > 0, embeddings.dtype)
+        sums = tf.matmul(members, embeddings, transpose_a=True)
+        counts = tf.reduce_sum(members, axis=0)[:, tf.newaxis]
+        replica = tf.distribute.get_replica_context()
+        if replica is not None and replica.num_replicas_in_sync > 1:
+            sums, counts = replica.all_reduce(tf.distribute.ReduceOp.SUM, [sums, counts])
+        # eq. (5): sum_i (c_j - x_i) = n_j c_j - sum_i x_i
+        delta = (counts * centers - sums) / (1.0 + counts)
+        return self.centers.assign(centers - self.alpha * delta)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0],)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "alpha": self.alpha})
+        return config

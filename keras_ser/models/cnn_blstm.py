@@ -1,0 +1,92 @@
+"""The paper's network: CNN-BLSTM feature extractor, emotion heads, domain heads.
+
+    spectrogram (32, 129, 1)
+      -> [Conv2D 3x3 -> BatchNorm -> ReLU -> MaxPool (mostly over frequency)] x 3
+      -> (16 time steps, 8 x 48 features) -> BLSTM(64) -> Dense(64, relu) = embedding
+    embedding -> Dense(2) per emotion task (arousal, valence)          [L_E, eq. (6)]
+    embedding -> CenterLoss per emotion task (training model only)     [eq. (4)-(5)]
+    embedding -> GradientReversal(gamma) -> Dense(64) -> Dense(n) per domain head   [L_D]
+
+Two functional models share these layers: `training_model` (spectrogram and
+emotion labels/weights in; logits and center distances out) and
+`inference_model` (spectrogram in; emotion probabilities out), the one that
+is exported. The LSTM is unrolled over its 16 static steps, which keeps the
+exported graph free of TensorList ops (TFLite builtins only).
+"""
+
+import dataclasses
+from typing import Dict, List
+
+import keras
+
+from keras_ser.config import FeatureConfig, ModelConfig
+from keras_ser.layers import CenterLoss, GradientReversal
+
+
+@dataclasses.dataclass
+class EmotionNetwork:
+    training_model: keras.Model
+    inference_model: keras.Model
+    extractor: keras.Model
+    reversal: keras.layers.Layer
+    center_losses: Dict[str, CenterLoss]
+    tasks: List[str]
+    heads: List[str]
+
+
+def build_feature_extractor(config: ModelConfig, features: FeatureConfig) -> keras.Model:
+    spectrogram = keras.Input(features.shape, name="spectrogram")
+    x = spectrogram
+    for block, (filters, pool) in enumerate(zip(config.conv_filters, config.conv_pools)):
+        x = keras.layers.Conv2D(filters, config.conv_kernel, padding="same", use_bias=False, name=f"conv{block}")(x)
+        x = keras.layers.BatchNormalization(name=f"bn{block}")(x)
+        x = keras.layers.ReLU(name=f"relu{block}")(x)
+        x = keras.layers.MaxPooling2D(tuple(pool), name=f"pool{block}")(x)
+    steps, bins, channels = x.shape[1], x.shape[2], x.shape[3]
+    x = keras.layers.Reshape((steps, bins * channels), name="to_sequence")(x)
+    x = keras.layers.Dropout(config.dropout, name="sequence_dropout")(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(config.lstm_units, unroll=True), name="blstm")(x)
+    x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(x)
+    embedding = keras.layers.Dense(config.embedding_dim, activation="relu", name="embedding")(x)
+    return keras.Model(spectrogram, embedding, name="feature_extractor")
+
+
+def build_network(
+    config: ModelConfig,
+    features: FeatureConfig,
+    tasks: List[str],
+    heads: List[str],
+    head_sizes: Dict[str, int],
+) -> EmotionNetwork:
+    """Builds both models; `head_sizes` gives each domain head's class count."""
+    extractor = build_feature_extractor(config, features)
+    spectrogram = keras.Input(features.shape, name="spectrogram")
+    embedding = extractor(spectrogram)
+    emotion_layers = {task: keras.layers.Dense(2, name=task) for task in tasks}
+    logits = {task: layer(embedding) for task, layer in emotion_layers.items()}
+
+    inputs = {"spectrogram": spectrogram}
+    outputs = dict(logits)
+    outputs["embedding"] = embedding
+    center_losses = {}
+    if config.loss == "sc":
+        for task in tasks:
+            labels = keras.Input((), dtype="int32", name=f"{task}_label")
+            weights = keras.Input((), name=f"{task}_weight")
+            inputs.update({f"{task}_label": labels, f"{task}_weight": weights})
+            center_losses[task] = CenterLoss(2, alpha=config.center_alpha, name=f"{task}_center")
+            outputs[f"{task}_center"] = center_losses[task]([embedding, labels, weights])
+
+    reversal = GradientReversal(config.gamma, name="gradient_reversal")
+    if heads:
+        reversed_embedding = reversal(embedding)
+        for head in heads:
+            hidden = keras.layers.Dense(config.domain_hidden, activation="relu", name=f"{head}_hidden")(reversed_embedding)
+            outputs[head] = keras.layers.Dense(head_sizes[head], name=f"{head}_domain")(hidden)
+
+    training_model = keras.Model(inputs, outputs, name="keras_ser_training")
+    probabilities = {
+        task: keras.layers.Softmax(name=f"{task}_probability")(logits[task]) for task in tasks
+    }
+    inference_model = keras.Model(spectrogram, probabilities, name="keras_ser_emotion")
+    return EmotionNetwork(training_model, inference_model, extractor, reversal, center_losses, list(tasks), list(heads))

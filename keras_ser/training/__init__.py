@@ -1,0 +1,1 @@
+"""Distributed training: strategies and the train loop."""

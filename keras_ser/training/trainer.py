@@ -1,0 +1,268 @@
+"""The training loop: one distributed train step for every tf.distribute strategy.
+
+Keras 3's `Model.fit` fails under MultiWorkerMirroredStrategy
+(keras-team/keras#20585), so the step is our own: `strategy.run` of a replica
+step whose losses are normalised by the *global* labelled count (all-reduced),
+so that gradients summed over replicas equal the one-replica gradient of the
+global batch. The same loop serves the default, Mirrored and MultiWorker
+strategies; tuning trials reuse it.
+
+Objective (paper eq. 1, 2, 6), per emotion task t and domain head d:
+    L = sum_t [lambda * CE_t + (1 - lambda) * Center_t] + sum_d CE_d
+The domain heads minimise CE_d; the gradient reversal layer hands the feature
+extractor -gamma times their gradient.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import tempfile
+from typing import Callable, Dict, List, Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_ser.config import FitConfig
+from keras_ser.evaluation import collect_predictions, mean_utterance_ua, score
+from keras_ser.layers import ganin_coefficient
+from keras_ser.models import build_network
+from keras_ser.training.strategy import is_chief
+
+OPTIMIZERS = {
+    "adadelta": keras.optimizers.Adadelta,
+    "adam": keras.optimizers.Adam,
+    "sgd": keras.optimizers.SGD,
+}
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint exists but cannot be restored (corrupt or from another model)."""
+
+
+@dataclasses.dataclass
+class DataPlan:
+    """What the loop needs from the data side: dataset factories and sizes."""
+
+    # (seed, input_context) -> training dataset (fixed-size batches)
+    train_dataset: Callable
+    # () -> evaluation dataset over the validation speakers, or None
+    val_dataset: Optional[Callable]
+    steps_per_epoch: int
+    head_sizes: Dict[str, int]
+
+
+class Trainer:
+    """Builds the network under a strategy and trains it with checkpoints.
+
+    Args:
+        config: the resolved run configuration.
+        strategy: any tf.distribute strategy.
+        plan: datasets and head sizes (see `DataPlan`).
+        run_dir: where checkpoints, TensorBoard logs and history go (chief only).
+    """
+
+    def __init__(self, config: FitConfig, strategy: tf.distribute.Strategy, plan: DataPlan, run_dir: str):
+        self.config, self.strategy, self.plan = config, strategy, plan
+        self.run_dir = run_dir
+        self.chief = is_chief()
+        # Non-chief workers must still write their checkpoint shards somewhere.
+        self.write_dir = run_dir if self.chief else tempfile.mkdtemp(prefix="keras_ser_worker_")
+        model_config = config.model
+        with strategy.scope():
+            self.network = build_network(model_config, config.features, config.tasks, config.heads, plan.head_sizes)
+            self.optimizer = OPTIMIZERS[config.train.optimizer](learning_rate=config.train.learning_rate)
+            self.optimizer.build(self.network.training_model.trainable_variables)
+            self.epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="epoch")
+            self.best_ua = tf.Variable(-1.0, trainable=False, dtype=tf.float64, name="best_ua")
+            self.bad_epochs = tf.Variable(0, trainable=False, dtype=tf.int64, name="bad_epochs")
+        self.checkpoint = tf.train.Checkpoint(
+            model=self.network.training_model, optimizer=self.optimizer,
+            epoch=self.epoch, best_ua=self.best_ua, bad_epochs=self.bad_epochs,
+        )
+        self.manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(self.write_dir, "checkpoints"), max_to_keep=2)
+        self.best_weights = os.path.join(self.write_dir, "best.weights.h5")
+        self.total_steps = max(1, plan.steps_per_epoch * config.train.epochs)
+        self._train_step = self._make_train_step()
+
+    # ------------------------------------------------------------------
+    # One step
+
+    def _replica_step(self, x, labels, weights):
+        config, network = self.config, self.network
+        replica = tf.distribute.get_replica_context()
+
+        def global_count(w):
+            return tf.maximum(replica.all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(w)), 1.0)
+
+        inputs = {"spectrogram": x}
+        for task in network.center_losses:
+            inputs[f"{task}_label"] = labels[task]
+            inputs[f"{task}_weight"] = weights[task]
+        terms, metrics = {}, {}
+        with tf.GradientTape() as tape:
+            outputs = network.training_model(inputs, training=True)
+            total = 0.0
+            for task in network.tasks:
+                w, count = weights[task], global_count(weights[task])
+                cross_entropy = keras.losses.sparse_categorical_crossentropy(labels[task], outputs[task], from_logits=True)
+                terms[f"{task}_softmax"] = tf.reduce_sum(cross_entropy * w) / count
+                if task in network.center_losses:
+                    terms[f"{task}_center"] = tf.reduce_sum(outputs[f"{task}_center"] * w) / count
+                    # eq. (6): L_E = lambda * softmax + (1 - lambda) * center
+                    emotion = (config.model.lambda_ * terms[f"{task}_softmax"]
+                               + (1.0 - config.model.lambda_) * terms[f"{task}_center"])
+                else:
+                    emotion = terms[f"{task}_softmax"]
+                correct = tf.cast(tf.equal(tf.argmax(outputs[task], -1, output_type=tf.int32), labels[task]), tf.float32)
+                metrics[f"{task}_accuracy"] = tf.reduce_sum(correct * w) / count
+                total += emotion
+            for head in network.heads:
+                w, count = weights[head], global_count(weights[head])
+                cross_entropy = keras.losses.sparse_categorical_crossentropy(labels[head], outputs[head], from_logits=True)
+                terms[f"{head}_domain"] = tf.reduce_sum(cross_entropy * w) / count
+                correct = tf.cast(tf.equal(tf.argmax(outputs[head], -1, output_type=tf.int32), labels[head]), tf.float32)
+                metrics[f"{head}_accuracy"] = tf.reduce_sum(correct * w) / count
+                total += terms[f"{head}_domain"]
+            terms["total"] = total
+        variables = network.training_model.trainable_variables
+        gradients = tape.gradient(total, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        return {**terms, **metrics}
+
+    def _make_train_step(self):
+        strategy = self.strategy
+
+        @tf.function
+        def train_step(iterator):
+            x, labels, weights = next(iterator)
+            per_replica = strategy.run(self._replica_step, args=(x, labels, weights))
+            # Each replica's value is its share of the global mean: SUM is the global value.
+            return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
+
+        return train_step
+
+    # ------------------------------------------------------------------
+    # Epochs
+
+    def restore(self) -> int:
+        """Restores the latest checkpoint if any; returns the epoch to start at."""
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            return 0
+        try:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+        except (tf.errors.OpError, AssertionError, ValueError) as err:
+            raise CheckpointError(f"cannot restore checkpoint {latest}: {str(err).splitlines()[0]}") from err
+        return int(self.epoch.numpy())
+
+    def _reseed_dropout(self, epoch: int) -> None:
+        # Dropout noise is a function of (seed, epoch), so a resumed run draws
+        # exactly the noise the uninterrupted run drew.
+        for layer in self.network.training_model._flatten_layers():
+            generator = getattr(layer, "seed_generator", None)
+            if generator is not None:
+                generator.state.assign(np.array([self.config.train.seed, epoch], dtype=generator.state.dtype))
+
+    def _set_gamma(self, step: int) -> None:
+        if self.config.model.gamma_schedule == "ganin" and self.network.heads:
+            progress = min(1.0, step / self.total_steps)
+            self.network.reversal.set_gamma(ganin_coefficient(self.config.model.gamma, progress))
+
+    def validate(self) -> Optional[dict]:
+        if self.plan.val_dataset is None:
+            return None
+        predictions = collect_predictions(self.network.inference_model, self.plan.val_dataset(), self.network.tasks)
+        return score(predictions, self.network.tasks)
+
+    def fit(self, resume: bool = False, verbose: bool = True, on_epoch_end: Optional[Callable] = None) -> List[dict]:
+        """Trains until `epochs` or early stopping; returns the per-epoch history."""
+        config = self.config.train
+        start = self.restore() if resume else 0
+        history = _read_history(self.history_path)[:start]
+        writer = tf.summary.create_file_writer(os.path.join(self.write_dir, "tensorboard")) if self.chief else None
+        for epoch in range(start, config.epochs):
+            if self.bad_epochs.numpy() >= config.patience:
+                break
+            self._reseed_dropout(epoch)
+            dataset = self.strategy.distribute_datasets_from_function(
+                lambda context: self.plan.train_dataset(config.seed * 1000 + epoch, context).repeat()
+            )
+            iterator = iter(dataset)
+            bar = keras.utils.Progbar(self.plan.steps_per_epoch, verbose=1 if verbose and self.chief else 0)
+            sums: Dict[str, float] = {}
+            for step in range(self.plan.steps_per_epoch):
+                self._set_gamma(epoch * self.plan.steps_per_epoch + step)
+                values = {k: float(v) for k, v in self._train_step(iterator).items()}
+                for key, value in values.items():
+                    sums[key] = sums.get(key, 0.0) + value
+                bar.update(step + 1, [(k, v) for k, v in values.items() if k == "total" or k.endswith("_accuracy")])
+            record = {"epoch": epoch + 1, "gamma": float(self.network.reversal.coefficient.numpy())}
+            record.update({k: v / self.plan.steps_per_epoch for k, v in sums.items()})
+            validation = self.validate()
+            if validation is not None:
+                record["val_ua"] = mean_utterance_ua(validation)
+                record["val"] = validation
+            improved = validation is None or record["val_ua"] > self.best_ua.numpy()
+            if improved:
+                self.best_ua.assign(record.get("val_ua", 0.0))
+                self.bad_epochs.assign(0)
+                _save_weights_atomically(self.network.training_model, self.best_weights)
+            else:
+                self.bad_epochs.assign_add(1)
+            self.epoch.assign(epoch + 1)
+            self.manager.save(checkpoint_number=epoch + 1)
+            history.append(record)
+            if self.chief:
+                _write_history(self.history_path, history)
+                with writer.as_default(step=epoch + 1):
+                    for key, value in record.items():
+                        if isinstance(value, float):
+                            tf.summary.scalar(key, value)
+                writer.flush()
+            if verbose and self.chief:
+                val = f" val_ua {record['val_ua']:.4f}" if "val_ua" in record else ""
+                print(f"epoch {epoch + 1}/{config.epochs}: loss {record['total']:.4f}{val}"
+                      f"{' *' if improved and validation is not None else ''}", flush=True)
+            if on_epoch_end is not None:
+                on_epoch_end(record)
+        self.load_best()
+        return history
+
+    def load_best(self) -> None:
+        if os.path.exists(self.best_weights):
+            self.network.training_model.load_weights(self.best_weights)
+
+    @property
+    def history_path(self) -> str:
+        return os.path.join(self.write_dir, "history.json")
+
+    def cleanup(self) -> None:
+        if not self.chief:
+            shutil.rmtree(self.write_dir, ignore_errors=True)
+
+
+def _save_weights_atomically(model: keras.Model, path: str) -> None:
+    tmp = path.replace(".weights.h5", ".tmp.weights.h5")
+    model.save_weights(tmp, overwrite=True)
+    os.replace(tmp, path)
+
+
+def _read_history(path: str) -> List[dict]:
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _write_history(path: str, history: List[dict]) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(history, f, indent=1)
+    os.replace(tmp, path)
+
+
+def steps_for(segments: int, batch_size: int) -> int:
+    return max(1, math.floor(segments / batch_size))

@@ -1,0 +1,1 @@
+"""TFRecord writing (`pipelines.prepare`) and tf.data reading (`pipelines.dataset`)."""

@@ -1,0 +1,166 @@
+"""tf.data over prepared shards: spectrograms in, labels and per-head weights out.
+
+Each element is `(x, labels, weights)`:
+    x        (batch, 32, 129, 1) float32, normalised per frequency
+    labels   {"arousal", "valence", "gender", "language", "corpus", "speaker"} int32,
+             plus "utterance" (string "<corpus>/<utterance_id>") for evaluation
+    weights  the same keys (minus "utterance") float32: 0 where a sample must not
+             train that head, e.g. the emotion heads on unlabelled target-domain
+             audio, or a domain label outside the head's vocabulary.
+"""
+
+import csv
+import dataclasses
+import json
+import os
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from keras_ser.config import FeatureConfig
+from pipelines.prepare import normalisation_stats, shard_stem
+from pipelines.records import parse_segments
+
+EMOTION_TASKS = ("arousal", "valence")
+
+
+class PreparedCorpora:
+    """A prepared folder: manifest, shards and their receipts."""
+
+    def __init__(self, root: str):
+        self.root = os.path.abspath(root)
+        path = os.path.join(self.root, "prepared.json")
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{self.root} is not a prepared folder (no prepared.json); run pipelines.prepare")
+        with open(path, encoding="utf-8") as f:
+            self.info = json.load(f)
+        self.features = FeatureConfig(**self.info["features"])
+        with open(os.path.join(self.root, "manifest.csv"), newline="", encoding="utf-8") as f:
+            self.manifest = list(csv.DictReader(f))
+        self.utterances = [row for row in self.manifest if row["status"] == "ok"]
+
+    @property
+    def corpora(self) -> List[str]:
+        return sorted({row["corpus"] for row in self.utterances})
+
+    def speakers(self, corpus: Optional[str] = None, split: Optional[str] = None) -> List[str]:
+        return sorted({
+            row["speaker"] for row in self.utterances
+            if (corpus is None or row["corpus"] == corpus) and (split is None or row["split"] == split)
+        })
+
+    def speaker_genders(self, corpus: str) -> Dict[str, str]:
+        return {row["speaker"]: row["gender"] for row in self.utterances if row["corpus"] == corpus}
+
+    def shard(self, speaker: str) -> str:
+        return shard_stem(self.root, speaker) + ".tfrecord"
+
+    def normalisation(self, speakers: Sequence[str]):
+        """Per-frequency mean/std over the given (training) speakers' shards."""
+        receipts = []
+        for speaker in sorted(speakers):
+            with open(shard_stem(self.root, speaker) + ".json", encoding="utf-8") as f:
+                receipts.append(json.load(f))
+        mean, std = normalisation_stats(receipts)
+        return mean.astype(np.float32), std.astype(np.float32)
+
+    def count_segments(self, speakers: Sequence[str]) -> int:
+        wanted = set(speakers)
+        return sum(int(row["n_segments"]) for row in self.utterances if row["speaker"] in wanted)
+
+
+@dataclasses.dataclass
+class Vocabulary:
+    """Domain label values -> class indices, one list per domain head."""
+
+    gender: List[str]
+    language: List[str]
+    corpus: List[str]
+    speaker: List[str]
+
+    def size(self, head: str) -> int:
+        return len(getattr(self, head))
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+DOMAIN_HEADS = ("gender", "language", "corpus", "speaker")
+
+
+def _lookup(values: List[str]) -> tf.lookup.StaticHashTable:
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(values or [""]), tf.range(max(len(values), 1), dtype=tf.int32)),
+        default_value=-1,
+    )
+
+
+def make_dataset(
+    shards: Sequence[str],
+    features: FeatureConfig,
+    vocabulary: Vocabulary,
+    mean: np.ndarray,
+    std: np.ndarray,
+    batch_size: int,
+    unlabelled_shards: Sequence[str] = (),
+    training: bool = False,
+    seed: int = 0,
+    shuffle_buffer: int = 8192,
+    input_context: Optional[tf.distribute.InputContext] = None,
+) -> tf.data.Dataset:
+    """Streams segments of `shards` (labelled) and `unlabelled_shards` (domain heads only).
+
+    Training: interleave over all shards, shuffle (seeded: the same seed gives
+    the same order), fixed-size batches. Evaluation: files in order, partial
+    last batch kept. Under tf.distribute, `input_context` gives the per-replica
+    batch size and this pipeline's share of the records.
+    """
+    files = list(shards) + list(unlabelled_shards)
+    if not files:
+        raise ValueError("make_dataset: no shards given")
+    missing = [f for f in files if not os.path.exists(f)]
+    if missing:
+        raise FileNotFoundError(f"missing TFRecord shard(s): {', '.join(missing[:3])}")
+    labelled = tf.constant([1.0] * len(shards) + [0.0] * len(unlabelled_shards))
+    if input_context is not None:
+        batch_size = input_context.get_per_replica_batch_size(batch_size)
+
+    tables = {head: _lookup(getattr(vocabulary, head)) for head in DOMAIN_HEADS}
+    mean = tf.constant(np.asarray(mean, np.float32))
+    std = tf.constant(np.asarray(std, np.float32))
+
+    files_ds = tf.data.Dataset.from_tensor_slices((tf.constant(files), labelled))
+    if training:
+        files_ds = files_ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=False)
+    records = files_ds.interleave(
+        lambda path, flag: tf.data.TFRecordDataset(path).map(lambda r: (r, flag)),
+        cycle_length=len(files) if training else 1,
+        block_length=1,
+        num_parallel_calls=tf.data.AUTOTUNE if training else None,
+        deterministic=True,
+    )
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        # Record-level sharding: speakers' shards differ in size, so splitting
+        # files between workers would unbalance their steps.
+        records = records.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if training:
+        records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
+    records = records.batch(batch_size, drop_remainder=training)
+
+    def to_model_inputs(serialized, flag):
+        parsed = parse_segments(serialized, features.shape)
+        x = (parsed["spectrogram"] - mean) / std
+        labels, weights = {}, {}
+        for task in EMOTION_TASKS:
+            value = tf.cast(parsed[task], tf.int32)
+            labels[task] = tf.maximum(value, 0)
+            weights[task] = flag * tf.cast(value >= 0, tf.float32)
+        for head in DOMAIN_HEADS:
+            index = tables[head].lookup(parsed[head])
+            labels[head] = tf.maximum(index, 0)
+            weights[head] = tf.cast(index >= 0, tf.float32)
+        labels["utterance"] = tf.strings.join([parsed["corpus"], parsed["utterance_id"]], "/")
+        return x[..., tf.newaxis], labels, weights
+
+    return records.map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,61 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_ser.layers import CenterLoss
+
+
+def _layer(centers, alpha=0.5):
+    layer = CenterLoss(num_classes=centers.shape[0], alpha=alpha)
+    layer.build([(None, centers.shape[1]), (None,), (None,)])
+    layer.centers.assign(centers)
+    return layer
+
+
+def test_loss_is_squared_distance_to_own_center():
+    layer = _layer(np.array([[0.0, 0.0], [1.0, 1.0]], "float32"))
+    x = np.array([[1.0, 2.0], [1.0, 1.0], [3.0, 1.0]], "float32")
+    y = np.array([0, 1, 1])
+    distances = layer([x, y, np.ones(3, "float32")]).numpy()
+    np.testing.assert_allclose(distances, [5.0, 0.0, 4.0])
+
+
+def test_centers_move_by_the_hand_computed_step():
+    centers = np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]], "float32")
+    layer = _layer(centers, alpha=0.5)
+    x = np.array([[2.0, 0.0], [4.0, 2.0], [1.0, 3.0], [9.0, 9.0]], "float32")
+    y = np.array([0, 0, 1, 1])
+    w = np.array([1.0, 1.0, 1.0, 0.0], "float32")  # the last sample is unlabelled
+    layer([x, y, w], training=True)
+    # class 0: n=2, delta = (2*c0 - (x0 + x1)) / 3 = -(6, 2) / 3
+    # class 1: n=1 (unlabelled sample excluded), delta = (c1 - x2) / 2 = (0, -2) / 2
+    # class 2: no samples, no move
+    expected = np.array([[0 + 0.5 * 2.0, 0 + 0.5 * 2 / 3], [1.0, 1.0 + 0.5], [5.0, 5.0]])
+    np.testing.assert_allclose(layer.centers.numpy(), expected, rtol=1e-6)
+
+
+def test_centers_do_not_move_in_inference():
+    layer = _layer(np.zeros((2, 2), "float32"))
+    layer([np.ones((2, 2), "float32"), np.array([0, 1]), np.ones(2, "float32")], training=False)
+    np.testing.assert_array_equal(layer.centers.numpy(), np.zeros((2, 2)))
+
+
+def test_gradient_flows_to_embeddings_only():
+    layer = _layer(np.zeros((2, 2), "float32"))
+    x = tf.Variable([[1.0, 2.0]])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer([x, tf.constant([0]), tf.constant([1.0])], training=True))
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), [[2.0, 4.0]])
+    assert not layer.trainable_weights
+
+
+def test_serialization_round_trip():
+    layer = CenterLoss(num_classes=3, alpha=0.2, name="c")
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert (restored.num_classes, restored.alpha, restored.name) == (3, 0.2, "c")
+
+
+def test_alpha_out_of_range_is_rejected():
+    with pytest.raises(ValueError, match="alpha"):
+        CenterLoss(2, alpha=1.5)
