@@ -39,7 +39,9 @@ def build_feature_extractor(config: ModelConfig, features: FeatureConfig) -> ker
     x = spectrogram
     for block, (filters, pool) in enumerate(zip(config.conv_filters, config.conv_pools)):
         x = keras.layers.Conv2D(filters, config.conv_kernel, padding="same", use_bias=False, name=f"conv{block}")(x)
-        x = keras.layers.BatchNormalization(name=f"bn{block}")(x)
+        # Synchronized: batch statistics over the global batch, so N replicas
+        # train exactly like one replica on the same global batch.
+        x = keras.layers.BatchNormalization(synchronized=True, name=f"bn{block}")(x)
         x = keras.layers.ReLU(name=f"relu{block}")(x)
         x = keras.layers.MaxPooling2D(tuple(pool), name=f"pool{block}")(x)
     steps, bins, channels = x.shape[1], x.shape[2], x.shape[3]

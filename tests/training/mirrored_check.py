@@ -1,0 +1,89 @@
+"""Run as a subprocess: two logical CPU devices must exist before TensorFlow starts.
+
+Prints one JSON line comparing a 2-replica MirroredStrategy run with a
+1-replica run on the same global batches.
+"""
+
+import json
+import sys
+
+import tensorflow as tf
+
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0],
+    [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
+)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_ser.config import FitConfig, ModelConfig, TrainConfig  # noqa: E402
+from keras_ser.layers import CenterLoss  # noqa: E402
+from keras_ser.training.trainer import DataPlan, Trainer  # noqa: E402
+
+GLOBAL_BATCH = 32
+HEADS = {"gender": 2, "language": 2, "corpus": 3, "speaker": 5}
+
+
+def center_update(strategy, x, y, w):
+    with strategy.scope():
+        layer = CenterLoss(num_classes=2, alpha=0.5)
+        layer.build([(None, x.shape[1]), (None,), (None,)])
+        layer.centers.assign(np.array([[0.5] * x.shape[1], [-0.5] * x.shape[1]], "float32"))
+    dataset = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(GLOBAL_BATCH)
+    for batch in strategy.experimental_distribute_dataset(dataset):
+        strategy.run(lambda a, b, c: layer([a, b, c], training=True), args=batch)
+    return layer.centers.numpy()
+
+
+def batches(seed, context=None):
+    rng = np.random.default_rng(0)
+    n = GLOBAL_BATCH * 4
+    x = rng.normal(size=(n, 32, 129, 1)).astype("float32")
+    labels = {task: rng.integers(0, 2, n).astype("int32") for task in ("arousal", "valence")}
+    labels.update({head: rng.integers(0, size, n).astype("int32") for head, size in HEADS.items()})
+    weights = {key: np.ones(n, "float32") for key in labels}
+    weights["valence"][::3] = 0.0  # unlabelled samples must not count
+    labels["utterance"] = np.array([b"c/u"] * n)
+    per_replica = context.get_per_replica_batch_size(GLOBAL_BATCH) if context else GLOBAL_BATCH
+    return tf.data.Dataset.from_tensor_slices((x, labels, weights)).batch(per_replica, drop_remainder=True)
+
+
+def trained_weights(strategy):
+    config = FitConfig(
+        model=ModelConfig(preset="dann2", dropout=0.0, conv_filters=[4, 8, 8], lstm_units=8, embedding_dim=8,
+                          domain_hidden=8),
+        train=TrainConfig(batch_size=GLOBAL_BATCH, epochs=1, seed=0),
+    )
+    keras.utils.set_random_seed(0)
+    plan = DataPlan(train_dataset=batches, val_dataset=None, steps_per_epoch=3, head_sizes=HEADS)
+    import tempfile
+
+    trainer = Trainer(config, strategy, plan, tempfile.mkdtemp())
+    trainer.fit(verbose=False)
+    model = trainer.network.training_model
+    return [v.numpy() for v in model.weights]
+
+
+def main():
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+    two = tf.distribute.MirroredStrategy(devices=devices)
+    one = tf.distribute.MirroredStrategy(devices=devices[:1])
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(GLOBAL_BATCH * 2, 6)).astype("float32")
+    y = rng.integers(0, 2, GLOBAL_BATCH * 2).astype("int32")
+    w = (rng.random(GLOBAL_BATCH * 2) > 0.25).astype("float32")
+    centers_two, centers_one = center_update(two, x, y, w), center_update(one, x, y, w)
+    weights_two, weights_one = trained_weights(two), trained_weights(one)
+    print(json.dumps({
+        "replicas": two.num_replicas_in_sync,
+        "center_max_diff": float(np.max(np.abs(centers_two - centers_one))),
+        "center_moved": float(np.max(np.abs(centers_one - np.array([[0.5] * 6, [-0.5] * 6])))),
+        "weights_max_diff": float(max(np.max(np.abs(a - b)) for a, b in zip(weights_two, weights_one))),
+        "weights_count": len(weights_one),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
