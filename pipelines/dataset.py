@@ -137,8 +137,7 @@ def make_dataset(
         lambda path, flag: tf.data.TFRecordDataset(path).map(lambda r: (r, flag)),
         cycle_length=len(files) if training else 1,
         block_length=1,
-        num_parallel_calls=tf.data.AUTOTUNE if training else None,
-        deterministic=True,
+        **({"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": True} if training else {}),
     )
     if input_context is not None and input_context.num_input_pipelines > 1:
         # Record-level sharding: speakers' shards differ in size, so splitting

@@ -8,7 +8,7 @@ reason, so nothing is dropped silently.
 
 import dataclasses
 import os
-from typing import Iterator, Optional, Union
+from typing import Iterator, List, Optional, Union
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,29 +80,86 @@ class CorpusAdapter:
         raise NotImplementedError
 
     def records(self) -> Iterator[Record]:
-        """`scan()` sorted by utterance id, raising `LayoutError` when nothing matches."""
+        """`scan()` sorted by utterance id, raising `LayoutError` when no utterance matches.
+
+        A root that yields only skips (say, a folder of unrelated .wav files) is
+        treated as the wrong layout too: training on an empty corpus is never
+        what the user meant. A second file with an utterance id already used in
+        the corpus (a corpus unpacked twice under the root) becomes a `Skip`, so
+        ids stay unique within a corpus.
+        """
         found = sorted(self.scan(), key=lambda r: (r.utterance_id, r.path))
-        if not found:
+        first_path = {}
+        unique: List[Record] = []
+        for record in found:
+            if isinstance(record, Utterance):
+                key = (record.corpus, record.utterance_id)
+                if key in first_path:
+                    record = Skip(record.path, record.utterance_id, record.corpus,
+                                  f"duplicate utterance id, first seen at {first_path[key]}")
+                else:
+                    first_path[key] = record.path
+            unique.append(record)
+        if not first_path:
+            skipped = f" ({len(unique)} files skipped, e.g. {unique[0].path}: {unique[0].reason})" if unique else ""
             raise LayoutError(
                 f"{self.name}: no files matching the expected layout under {self.root!r}; "
-                f"expected {self.layout}"
+                f"expected {self.layout}{skipped}"
             )
-        return iter(found)
+        return iter(unique)
 
-    def label(self, path, utterance_id, speaker, gender, emotion) -> Record:
-        """Builds the Utterance for a mapped emotion, or a Skip naming the unknown emotion."""
+    def no_match(self, path: str, pattern: str) -> Skip:
+        """The Skip for a .wav inside the layout's audio folders whose name breaks the pattern."""
+        return Skip(path, stem(path), self.name, f"name does not match {pattern}")
+
+    def label(self, path, utterance_id, speaker, gender, emotion, corpus=None, language=None) -> Record:
+        """Builds the Utterance for a mapped emotion, or a Skip naming the unknown emotion.
+
+        The emotion map is always looked up under the adapter's name; `corpus`
+        and `language` override the record's fields for adapters (the manifest)
+        whose rows name their own corpus and language.
+        """
+        corpus = corpus or self.name
         table = self.emotion_map.get(self.name, {})
         if emotion not in table:
-            return Skip(path, utterance_id, self.name, f"emotion {emotion!r} not in the {self.name} emotion map")
+            return Skip(path, utterance_id, corpus, f"emotion {emotion!r} not in the {self.name} emotion map")
         arousal, valence = table[emotion]
         return Utterance(
             path=path,
             utterance_id=utterance_id,
-            corpus=self.name,
-            speaker=f"{self.name}/{speaker}",
+            corpus=corpus,
+            speaker=f"{corpus}/{speaker}",
             gender=gender,
-            language=self.language,
+            language=language or self.language,
             emotion=emotion,
             arousal=arousal,
             valence=valence,
         )
+
+
+def stem(path: str) -> str:
+    """File name without folder and extension: the usual utterance id."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def is_wav(name: str) -> bool:
+    return name.lower().endswith(".wav")
+
+
+def wav_files(folder: str) -> List[str]:
+    """Every .wav (any case) below `folder`, sorted; [] when the folder is missing."""
+    found = []
+    for parent, dirs, files in os.walk(folder):
+        dirs.sort()
+        found.extend(os.path.join(parent, name) for name in sorted(files) if is_wav(name))
+    return found
+
+
+def find_file(root: str, name: str) -> Optional[str]:
+    """First file called `name` (case-insensitive) below `root`, shallowest first."""
+    matches = []
+    for parent, _, files in os.walk(root):
+        matches.extend(os.path.join(parent, f) for f in files if f.lower() == name.lower())
+    if not matches:
+        return None
+    return min(matches, key=lambda p: (p.count(os.sep), p))

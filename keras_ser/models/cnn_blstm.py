@@ -41,7 +41,7 @@ def build_feature_extractor(config: ModelConfig, features: FeatureConfig) -> ker
         x = keras.layers.Conv2D(filters, config.conv_kernel, padding="same", use_bias=False, name=f"conv{block}")(x)
         # Synchronized: batch statistics over the global batch, so N replicas
         # train exactly like one replica on the same global batch.
-        x = keras.layers.BatchNormalization(synchronized=True, name=f"bn{block}")(x)
+        x = keras.layers.BatchNormalization(synchronized=True, momentum=0.9, name=f"bn{block}")(x)
         x = keras.layers.ReLU(name=f"relu{block}")(x)
         x = keras.layers.MaxPooling2D(tuple(pool), name=f"pool{block}")(x)
     steps, bins, channels = x.shape[1], x.shape[2], x.shape[3]
@@ -49,7 +49,7 @@ def build_feature_extractor(config: ModelConfig, features: FeatureConfig) -> ker
     x = keras.layers.Dropout(config.dropout, name="sequence_dropout")(x)
     x = keras.layers.Bidirectional(keras.layers.LSTM(config.lstm_units, unroll=True), name="blstm")(x)
     x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(x)
-    embedding = keras.layers.Dense(config.embedding_dim, activation="relu", name="embedding")(x)
+    embedding = keras.layers.Dense(config.embedding_dim, name="embedding")(x)
     return keras.Model(spectrogram, embedding, name="feature_extractor")
 
 

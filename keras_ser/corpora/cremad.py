@@ -1,0 +1,62 @@
+"""CREMA-D, the Crowd-sourced Emotional Multimodal Actors Dataset (English).
+
+Cao et al., IEEE Trans. Affective Computing 2014. 91 actors;
+`AudioWAV/1001_DFA_ANG_XX.wav` is actor, sentence, emotion, intensity. Genders
+are in `VideoDemographics.csv` (ActorID, Age, Sex, Race, Ethnicity).
+"""
+
+import csv
+import os
+import re
+
+from keras_ser.corpora.base import CorpusAdapter, LayoutError, Skip, find_file, stem, wav_files
+
+DEMOGRAPHICS_FILE = "VideoDemographics.csv"
+EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
+SEXES = {"female": "f", "male": "m"}
+NAME = re.compile(r"^(\d+)_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
+PATTERN = "<actor>_<sentence>_<emotion>_<intensity>.wav, e.g. 1001_DFA_ANG_XX.wav"
+
+
+def read_demographics(path: str) -> dict:
+    """ActorID -> "f"/"m" (or the raw Sex value when it is neither)."""
+    # utf-8-sig: the release's CSV may start with a byte-order mark.
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        columns = {name.strip() for name in reader.fieldnames or []}
+        if not {"ActorID", "Sex"} <= columns:
+            raise LayoutError(f"cremad: {path!r} lacks the columns ActorID and Sex (has {sorted(columns)})")
+        rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
+    return {row["ActorID"]: SEXES.get(row["Sex"].lower(), row["Sex"]) for row in rows}
+
+
+class CremaD(CorpusAdapter):
+    """CREMA-D adapter; actors missing from the demographics file are skipped."""
+
+    name = "cremad"
+    language = "en"
+    layout = f"AudioWAV/{PATTERN} + {DEMOGRAPHICS_FILE}"
+
+    def scan(self):
+        audio = wav_files(os.path.join(self.root, "AudioWAV"))
+        if not audio:
+            return
+        demographics_path = find_file(self.root, DEMOGRAPHICS_FILE)
+        if demographics_path is None:
+            raise LayoutError(f"{self.name}: no {DEMOGRAPHICS_FILE} under {self.root!r}; expected {self.layout}")
+        genders = read_demographics(demographics_path)
+        for path in audio:
+            match = NAME.match(stem(path))
+            if not match:
+                yield self.no_match(path, PATTERN)
+                continue
+            actor, _, code, _ = match.groups()
+            gender = genders.get(actor)
+            if gender is None:
+                yield Skip(path, stem(path), self.name, f"actor {actor} not in {DEMOGRAPHICS_FILE}")
+            elif gender not in ("f", "m"):
+                yield Skip(path, stem(path), self.name, f"actor {actor} has Sex {gender!r} in {DEMOGRAPHICS_FILE}")
+            elif code not in EMOTIONS:
+                yield Skip(path, stem(path), self.name, f"unknown emotion code {code!r}")
+            else:
+                yield self.label(path, stem(path), actor, gender, EMOTIONS[code])

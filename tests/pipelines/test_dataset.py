@@ -1,0 +1,78 @@
+"""pipelines.dataset: what the model is fed."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipelines.dataset import PreparedCorpora, Vocabulary, make_dataset
+from pipelines.prepare import prepare
+from tests.helpers import tiny_emodb
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    prepare({"emodb": tiny_emodb(str(root / "emodb"))}, str(root / "prepared"), workers=1, verbose=False)
+    return PreparedCorpora(str(root / "prepared"))
+
+
+def _vocabulary(prepared):
+    return Vocabulary(gender=["f", "m"], language=["de"], corpus=["emodb"], speaker=prepared.speakers()[:3])
+
+
+def _dataset(prepared, speakers, unlabelled=(), **kwargs):
+    mean, std = prepared.normalisation(speakers)
+    return make_dataset([prepared.shard(s) for s in speakers], prepared.features, _vocabulary(prepared), mean, std,
+                        unlabelled_shards=[prepared.shard(s) for s in unlabelled], **kwargs)
+
+
+def test_shapes_labels_and_normalisation(prepared):
+    speakers = prepared.speakers()
+    x, labels, weights = next(iter(_dataset(prepared, speakers, batch_size=80)))
+    assert x.shape == (80, 32, 129, 1) and x.dtype == tf.float32
+    # Normalised with the same speakers' statistics: zero mean, unit variance per bin.
+    np.testing.assert_allclose(tf.reduce_mean(x, axis=[0, 1, 3]).numpy(), 0.0, atol=1e-3)
+    np.testing.assert_allclose(tf.math.reduce_std(x, axis=[0, 1, 3]).numpy(), 1.0, atol=1e-2)
+    assert set(labels) == {"arousal", "valence", "gender", "language", "corpus", "speaker", "utterance"}
+    assert set(weights) == set(labels) - {"utterance"}
+    # Speakers outside the head's vocabulary do not train it.
+    in_vocabulary = np.isin([u.decode().split("/")[1][:2] for u in labels["utterance"].numpy()],
+                            [s.split("/")[1] for s in prepared.speakers()[:3]])
+    np.testing.assert_array_equal(weights["speaker"].numpy(), in_vocabulary.astype("float32"))
+
+
+def test_unlabelled_shards_train_domain_heads_only(prepared):
+    speakers = prepared.speakers()
+    ds = _dataset(prepared, speakers[:2], unlabelled=speakers[2:], batch_size=80)
+    _, labels, weights = next(iter(ds))
+    labelled = np.isin([u.decode().split("/")[1][:2] for u in labels["utterance"].numpy()],
+                       [s.split("/")[1] for s in speakers[:2]])
+    assert 0 < labelled.sum() < 80
+    np.testing.assert_array_equal(weights["arousal"].numpy(), labelled.astype("float32"))
+    np.testing.assert_array_equal(weights["corpus"].numpy(), np.ones(80, "float32"))
+
+
+def test_training_order_is_seeded_and_batches_are_full(prepared):
+    speakers = prepared.speakers()
+    order = lambda seed: np.concatenate([l["utterance"].numpy() for _, l, _ in _dataset(  # noqa: E731
+        prepared, speakers, batch_size=16, training=True, seed=seed)])
+    assert order(1).shape == (80,)  # 100 segments, drop_remainder
+    np.testing.assert_array_equal(order(1), order(1))
+    assert not np.array_equal(order(1), order(2))
+
+
+def test_input_context_shards_records_between_pipelines(prepared):
+    speakers = prepared.speakers()
+    seen = []
+    for pipeline in range(2):
+        context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=pipeline, num_replicas_in_sync=2)
+        ds = _dataset(prepared, speakers, batch_size=20, input_context=context)
+        batches = [l["utterance"].numpy() for _, l, _ in ds]
+        assert all(b.shape[0] <= 10 for b in batches)  # per-replica batch = 20 / 2
+        seen.append(np.concatenate(batches))
+    assert len(seen[0]) + len(seen[1]) == prepared.count_segments(speakers)
+
+
+def test_missing_shard_is_a_clear_error(prepared):
+    with pytest.raises(FileNotFoundError, match="missing TFRecord shard"):
+        make_dataset(["/nonexistent.tfrecord"], prepared.features, _vocabulary(prepared), np.zeros(129), np.ones(129), 8)

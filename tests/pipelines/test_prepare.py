@@ -1,0 +1,112 @@
+"""pipelines.prepare: shards, manifest, summary, splits, bad files and resume."""
+
+import csv
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_ser.config import DataConfig, FeatureConfig
+from keras_ser.features import load_waveform, log_spectrogram_segments
+from pipelines.prepare import main, prepare
+from pipelines.records import parse_segments
+from tests.helpers import tiny_emodb
+
+
+def _manifest(out):
+    with open(os.path.join(out, "manifest.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    root = tiny_emodb(str(tmp_path / "emodb"))
+    # Broken files next to good ones: each must be skipped with its reason.
+    (tmp_path / "emodb" / "wav" / "16a01Wa.wav").write_bytes(b"")
+    (tmp_path / "emodb" / "wav" / "16a02Na.wav").write_bytes(os.urandom(2048))
+    return root
+
+
+def test_shards_manifest_and_summary(corpus, tmp_path):
+    out = str(tmp_path / "prepared")
+    summary = prepare({"emodb": corpus}, out, workers=1, verbose=False)
+    rows = _manifest(out)
+    assert len(rows) == 22
+    skipped = {r["utterance_id"]: r["reason"] for r in rows if r["status"] == "skipped"}
+    assert skipped == {"16a01Wa": "empty file", "16a02Na": "not a WAV, FLAC or AIFF file (starts with "
+                       + repr(open(os.path.join(corpus, "wav", "16a02Na.wav"), "rb").read()[:4]) + ")"}
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert all(int(r["n_segments"]) == 4 for r in ok)  # 0.6 s = 9600 samples: 1 + 2 hops + tail
+    assert summary["feature_shape"] == [32, 129, 1]
+    splits = summary["corpora"]["emodb"]
+    assert sum(s["utterances_ok"] for s in splits.values()) == 20
+    assert sum(s["utterances_skipped"] for s in splits.values()) == 2
+    assert sum(s["segments"] for s in splits.values()) == 80
+    # Speaker-independent split: every speaker on one side only, 20 % held out.
+    sides = {}
+    for r in ok:
+        sides.setdefault(r["speaker"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in sides.values())
+    assert sorted(s.pop() for s in sides.values()).count("test") == 1
+    prepared = json.load(open(os.path.join(out, "prepared.json")))
+    assert len(prepared["normalisation"]["mean"]) == 129
+
+
+def test_tfrecord_round_trip_equals_features(corpus, tmp_path):
+    out = str(tmp_path / "prepared")
+    prepare({"emodb": corpus}, out, workers=1, verbose=False)
+    shard = os.path.join(out, "shards", "emodb", "08.tfrecord")
+    records = list(tf.data.TFRecordDataset(shard).batch(100))
+    parsed = parse_segments(records[0], (32, 129))
+    ids = [u.decode() for u in parsed["utterance_id"].numpy()]
+    assert ids[:4] == ["08a01Wa"] * 4 and set(parsed["speaker"].numpy()) == {b"emodb/08"}
+    assert list(parsed["segment_index"].numpy()[:4]) == [0, 1, 2, 3]
+    assert parsed["arousal"].numpy()[0] == 1 and parsed["valence"].numpy()[0] == 0
+    assert parsed["gender"].numpy()[0] == b"f" and parsed["language"].numpy()[0] == b"de"
+    waveform, _ = load_waveform(os.path.join(corpus, "wav", "08a01Wa.wav"), FeatureConfig())
+    expected = log_spectrogram_segments(waveform, FeatureConfig()).numpy()
+    np.testing.assert_array_equal(parsed["spectrogram"].numpy()[:4], expected)
+
+
+def test_rerun_redoes_only_missing_shards(corpus, tmp_path):
+    out = str(tmp_path / "prepared")
+    first = prepare({"emodb": corpus}, out, workers=1, verbose=False)
+    assert first["shards_written"] == 6
+    before = {p: open(p, "rb").read() for p in glob.glob(os.path.join(out, "shards", "*", "*.tfrecord"))}
+    manifest_before = open(os.path.join(out, "manifest.csv")).read()
+    # An interrupted run: one receipt never written, a half-written temp file left behind.
+    os.remove(os.path.join(out, "shards", "emodb", "09.json"))
+    open(os.path.join(out, "shards", "emodb", "09.tfrecord.tmp999"), "wb").write(b"partial")
+    second = prepare({"emodb": corpus}, out, workers=1, verbose=False)
+    assert second["shards_written"] == 1
+    after = {p: open(p, "rb").read() for p in glob.glob(os.path.join(out, "shards", "*", "*.tfrecord"))}
+    assert after == before
+    assert open(os.path.join(out, "manifest.csv")).read() == manifest_before
+
+
+def test_two_workers_write_the_same_shards(corpus, tmp_path):
+    one, two = str(tmp_path / "one"), str(tmp_path / "two")
+    prepare({"emodb": corpus}, one, workers=1, verbose=False)
+    prepare({"emodb": corpus}, two, workers=2, verbose=False)
+    for path in glob.glob(os.path.join(one, "shards", "*", "*.tfrecord")):
+        assert open(path, "rb").read() == open(path.replace(one, two), "rb").read()
+
+
+def test_split_is_deterministic_for_a_seed(corpus, tmp_path):
+    a = prepare({"emodb": corpus}, str(tmp_path / "a"), data=DataConfig(split_seed=3), workers=1, verbose=False)
+    b = prepare({"emodb": corpus}, str(tmp_path / "b"), data=DataConfig(split_seed=3), workers=1, verbose=False)
+    assert a["corpora"] == b["corpora"]
+
+
+def test_cli_rejects_a_root_without_the_layout(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["--corpus", f"emodb={tmp_path / 'empty'}", "--out", str(tmp_path / "out")]) == 2
+    assert "wav/" in capsys.readouterr().err
+
+
+def test_cli_rejects_a_malformed_corpus_argument(tmp_path, capsys):
+    assert main(["--corpus", "emodb", "--out", str(tmp_path / "out")]) == 2
+    assert "NAME=ROOT" in capsys.readouterr().err
