@@ -17,7 +17,7 @@ def collect_predictions(inference_model, dataset, tasks: List[str]) -> Dict[str,
     """Runs the inference model over an evaluation dataset (x, labels, weights)."""
     import tensorflow as tf
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def predict(x):
         return inference_model(x, training=False)
 

@@ -111,8 +111,8 @@ def make_dataset(
 ) -> tf.data.Dataset:
     """Streams segments of `shards` (labelled) and `unlabelled_shards` (domain heads only).
 
-    Training: interleave over all shards, shuffle (seeded: the same seed gives
-    the same order), fixed-size batches. Evaluation: files in order, partial
+    Training: interleave over all shards, repeat endlessly, shuffle (seeded:
+    the same seed gives the same order), fixed-size batches. Evaluation: files in order, partial
     last batch kept. Under tf.distribute, `input_context` gives the per-replica
     batch size and this pipeline's share of the records.
     """
@@ -144,7 +144,10 @@ def make_dataset(
         # files between workers would unbalance their steps.
         records = records.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     if training:
-        records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
+        # An endless stream: the trainer takes a fixed number of steps per
+        # epoch (identical on every worker), even when a corpus is smaller
+        # than one global batch.
+        records = records.repeat().shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
     records = records.batch(batch_size, drop_remainder=training)
 
     def to_model_inputs(serialized, flag):

@@ -31,3 +31,23 @@ def tiny_emodb(root: str, speakers=("03", "08", "09", "10", "11"), emotions="WNL
             signal = tone(seconds, 16000, 220 if high else 110, 0.8 if high else 0.1, seed=s_index * 10 + e_index)
             write_wav(os.path.join(root, "wav", f"{speaker}a0{e_index + 1}{emotion}a.wav"), signal, 16000)
     return root
+
+
+def tiny_savee(root: str, speakers=("DC", "JE", "JK", "KL"), codes=("a", "h", "n", "sa"), seconds=0.6) -> str:
+    """A SAVEE layout: angry/happy loud and high, neutral/sad soft and low."""
+    for s_index, speaker in enumerate(speakers):
+        for c_index, code in enumerate(codes):
+            high = code in ("a", "h", "f", "su")
+            signal = tone(seconds, 44100, 240 if high else 120, 0.7 if high else 0.12, seed=100 + s_index * 10 + c_index)
+            write_wav(os.path.join(root, "AudioData", speaker, f"{code}01.wav"), signal, 44100)
+    return root
+
+
+def tiny_prepared(folder: str) -> str:
+    """Two tone corpora (German Emo-DB layout, English SAVEE layout), prepared."""
+    from pipelines.prepare import prepare
+
+    corpora = {"emodb": tiny_emodb(os.path.join(folder, "emodb")), "savee": tiny_savee(os.path.join(folder, "savee"))}
+    out = os.path.join(folder, "prepared")
+    prepare(corpora, out, workers=1, verbose=False)
+    return out

@@ -46,7 +46,7 @@ class CheckpointError(RuntimeError):
 class DataPlan:
     """What the loop needs from the data side: dataset factories and sizes."""
 
-    # (seed, input_context) -> training dataset (fixed-size batches)
+    # (seed, input_context) -> endless training dataset of fixed-size batches
     train_dataset: Callable
     # () -> evaluation dataset over the validation speakers, or None
     val_dataset: Optional[Callable]
@@ -188,7 +188,7 @@ class Trainer:
                 break
             self._reseed_dropout(epoch)
             dataset = self.strategy.distribute_datasets_from_function(
-                lambda context: self.plan.train_dataset(config.seed * 1000 + epoch, context).repeat()
+                lambda context: self.plan.train_dataset(config.seed * 1000 + epoch, context)
             )
             iterator = iter(dataset)
             bar = keras.utils.Progbar(self.plan.steps_per_epoch, verbose=1 if verbose and self.chief else 0)

@@ -46,7 +46,7 @@ def batches(seed, context=None):
     weights["valence"][::3] = 0.0  # unlabelled samples must not count
     labels["utterance"] = np.array([b"c/u"] * n)
     per_replica = context.get_per_replica_batch_size(GLOBAL_BATCH) if context else GLOBAL_BATCH
-    return tf.data.Dataset.from_tensor_slices((x, labels, weights)).batch(per_replica, drop_remainder=True)
+    return tf.data.Dataset.from_tensor_slices((x, labels, weights)).batch(per_replica, drop_remainder=True).repeat()
 
 
 def trained_weights(strategy):
