@@ -23,7 +23,6 @@ from keras_ser.config import (
     load_fit_config,
     load_yaml,
     save_config,
-    to_dict,
 )
 
 
@@ -41,7 +40,10 @@ def build_data(config: FitConfig, prepared, plan):
         speaker=sorted(set(training)),
     )
     mean, std = prepared.normalisation(plan.train)
-    shards = lambda speakers: [prepared.shard(s) for s in speakers]  # noqa: E731
+
+    def shards(speakers):
+        return [prepared.shard(s) for s in speakers]
+
     common = dict(features=prepared.features, vocabulary=vocabulary, mean=mean, std=std,
                   batch_size=config.train.batch_size)
 
@@ -94,8 +96,10 @@ def run_fit(config: FitConfig, resume: bool = False, overwrite: bool = False, ve
     strategy = strategy or make_strategy(config.train.strategy)
     prepared = resolve_prepared(config, writer=chief, verbose=verbose)
     plan = plan_speakers(config, prepared)
-    data_plan, test_dataset, vocabulary, _ = build_data(config, prepared, plan)
+    data_plan, test_dataset, vocabulary, (mean, std) = build_data(config, prepared, plan)
     if chief:
+        _write_json(os.path.join(config.out, "normalisation.json"), {
+            "speakers": "labelled training speakers", "mean": mean.tolist(), "std": std.tolist()})
         _write_json(os.path.join(config.out, "speakers.json"), {
             "prepared": prepared.root, "plan": plan.to_dict(), "per_corpus": speaker_table(plan),
             "vocabulary": vocabulary.to_dict()})

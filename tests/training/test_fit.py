@@ -50,6 +50,14 @@ def test_cli_writes_the_run_folder(prepared, tmp_path, capsys):
         assert key in history[0], key
     printed = capsys.readouterr().out
     assert "| DANN_2 (S+C) |" in printed and "Arousal UA" in printed
+    # The run loads back with its best weights and normalisation.
+    from keras_ser.runs import load_run
+    import numpy as np
+
+    run = load_run(str(out))
+    assert run.mean.shape == (129,) and run.vocabulary["corpus"] == ["emodb", "savee"]
+    probabilities = run.network.inference_model(np.zeros((2, 32, 129, 1), "float32"))
+    np.testing.assert_allclose(np.sum(probabilities["arousal"], axis=1), 1.0, rtol=1e-5)
     # The resolved config is accepted as it is.
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert load_fit_config(str(out / "config.yaml")).model.lambda_ == saved["model"]["lambda"] == 0.5

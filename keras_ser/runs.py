@@ -1,0 +1,45 @@
+"""A finished run folder, loaded back: config, network with best weights, normalisation.
+
+Used by export, experiments and tuning to rebuild exactly the trained model
+without re-reading the corpora.
+"""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+from keras_ser.config import FitConfig, from_dict, load_yaml
+
+
+@dataclasses.dataclass
+class Run:
+    root: str
+    config: FitConfig
+    network: object  # keras_ser.models.EmotionNetwork
+    vocabulary: dict
+    mean: np.ndarray
+    std: np.ndarray
+    speakers: dict
+
+
+def load_run(run_dir: str, weights: str = "best.weights.h5") -> Run:
+    """Rebuilds the network of `run_dir` and loads its best weights."""
+    from keras_ser.models import build_network
+
+    run_dir = os.path.abspath(run_dir)
+    for name in ("config.yaml", "speakers.json", "normalisation.json", weights):
+        if not os.path.exists(os.path.join(run_dir, name)):
+            raise FileNotFoundError(f"{run_dir} is not a finished keras_ser run (missing {name})")
+    config = from_dict(FitConfig, load_yaml(os.path.join(run_dir, "config.yaml"))).validate()
+    with open(os.path.join(run_dir, "speakers.json"), encoding="utf-8") as f:
+        speakers = json.load(f)
+    with open(os.path.join(run_dir, "normalisation.json"), encoding="utf-8") as f:
+        normalisation = json.load(f)
+    vocabulary = speakers["vocabulary"]
+    network = build_network(config.model, config.features, config.tasks, config.heads,
+                            {head: len(values) for head, values in vocabulary.items()})
+    network.training_model.load_weights(os.path.join(run_dir, weights))
+    return Run(run_dir, config, network, vocabulary, np.asarray(normalisation["mean"], np.float32),
+               np.asarray(normalisation["std"], np.float32), speakers)
