@@ -9,6 +9,7 @@ results.md, and prints the UA table at the end.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ def build_data(config: FitConfig, prepared, plan):
     from keras_ser.training.trainer import DataPlan, steps_for
 
     training = plan.train + plan.unlabelled
+    prepared.verify(training + plan.val + plan.test)
     rows = [r for r in prepared.utterances if r["speaker"] in set(training)]
     vocabulary = Vocabulary(
         gender=["f", "m"],
@@ -72,16 +74,29 @@ def prepare_run_folder(out: str, resume: bool, overwrite: bool) -> None:
     os.makedirs(out, exist_ok=True)
 
 
-def run_fit(config: FitConfig, resume: bool = False, overwrite: bool = False, verbose: bool = True,
-            strategy=None, on_epoch_end=None) -> dict:
-    """The whole run: data, training, test evaluation, results files. Returns results.json's content."""
+@dataclasses.dataclass
+class TrainedRun:
+    """A trained run before its test evaluation (see `train_run`)."""
+
+    trainer: object  # keras_ser.training.trainer.Trainer, holding its best weights
+    history: list
+    test_dataset: object  # () -> test dataset; not touched by `train_run`
+    strategy: object
+    started: float
+
+
+def train_run(config: FitConfig, resume: bool = False, overwrite: bool = False, verbose: bool = True,
+              strategy=None, on_epoch_end=None) -> TrainedRun:
+    """Data and training (with validation) into `config.out`, without touching the test split.
+
+    Tuning trials stop here; `run_fit` goes on to `evaluate_run`.
+    """
     import keras
     import tensorflow as tf
 
     from keras_ser.data import resolve_prepared
-    from keras_ser.evaluation import collect_predictions, score
     from keras_ser.protocols import plan_speakers, speaker_table
-    from keras_ser.reporting import run_tables, system_name
+    from keras_ser.reporting import system_name
     from keras_ser.training.strategy import is_chief, make_strategy
     from keras_ser.training.trainer import Trainer
 
@@ -110,7 +125,17 @@ def run_fit(config: FitConfig, resume: bool = False, overwrite: bool = False, ve
 
     trainer = Trainer(config, strategy, data_plan, config.out)
     history = trainer.fit(resume=resume, verbose=verbose, on_epoch_end=on_epoch_end)
-    predictions = collect_predictions(trainer.network.inference_model, test_dataset(), config.tasks)
+    return TrainedRun(trainer, history, test_dataset, strategy, started)
+
+
+def evaluate_run(config: FitConfig, run: TrainedRun, verbose: bool = True) -> dict:
+    """Test evaluation of a trained run; writes results.json and results.md. Returns results.json's content."""
+    from keras_ser.evaluation import collect_predictions, score
+    from keras_ser.reporting import run_tables, system_name
+    from keras_ser.training.strategy import is_chief
+
+    trainer = run.trainer
+    predictions = collect_predictions(trainer.network.inference_model, run.test_dataset(), config.tasks)
     test = score(predictions, config.tasks)
     trainer.cleanup()
 
@@ -121,11 +146,11 @@ def run_fit(config: FitConfig, resume: bool = False, overwrite: bool = False, ve
         "tasks": config.tasks,
         "test": test,
         "best_val_ua": float(trainer.best_ua.numpy()),
-        "epochs_run": len(history),
-        "replicas": strategy.num_replicas_in_sync,
-        "wall_seconds": round(time.time() - started, 1),
+        "epochs_run": len(run.history),
+        "replicas": run.strategy.num_replicas_in_sync,
+        "wall_seconds": round(time.time() - run.started, 1),
     }
-    if chief:
+    if is_chief():
         _write_json(os.path.join(config.out, "results.json"), results)
         table = run_tables(test, system) + "\n\n" + run_tables(test, system, level="segment")
         with open(os.path.join(config.out, "results.md"), "w", encoding="utf-8") as f:
@@ -133,6 +158,14 @@ def run_fit(config: FitConfig, resume: bool = False, overwrite: bool = False, ve
         if verbose:
             print("\n" + run_tables(test, system), flush=True)
     return results
+
+
+def run_fit(config: FitConfig, resume: bool = False, overwrite: bool = False, verbose: bool = True,
+            strategy=None, on_epoch_end=None) -> dict:
+    """The whole run: data, training, test evaluation, results files. Returns results.json's content."""
+    run = train_run(config, resume=resume, overwrite=overwrite, verbose=verbose, strategy=strategy,
+                    on_epoch_end=on_epoch_end)
+    return evaluate_run(config, run, verbose=verbose)
 
 
 def _write_json(path: str, value) -> None:
@@ -227,6 +260,7 @@ def default_out(config: FitConfig) -> str:
 def main(argv: Optional[list] = None) -> int:
     from keras_ser.corpora.base import LayoutError
     from keras_ser.training.trainer import CheckpointError
+    from pipelines.dataset import CorruptShardError
 
     args = build_parser().parse_args(argv)
     try:
@@ -235,7 +269,7 @@ def main(argv: Optional[list] = None) -> int:
         if "out" not in overrides and not (args.config and "out" in load_yaml_safe(args.config)):
             config.out = default_out(config)
         run_fit(config, resume=args.resume, overwrite=args.overwrite)
-    except (ConfigError, LayoutError, CheckpointError, FileNotFoundError) as err:
+    except (ConfigError, LayoutError, CheckpointError, CorruptShardError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

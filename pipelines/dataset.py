@@ -19,10 +19,14 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ser.config import FeatureConfig
-from pipelines.prepare import normalisation_stats, shard_stem
+from pipelines.prepare import file_sha256, normalisation_stats, shard_stem
 from pipelines.records import parse_segments
 
 EMOTION_TASKS = ("arousal", "valence")
+
+
+class CorruptShardError(RuntimeError):
+    """A TFRecord shard differs from what the prepare step wrote."""
 
 
 class PreparedCorpora:
@@ -56,13 +60,28 @@ class PreparedCorpora:
     def shard(self, speaker: str) -> str:
         return shard_stem(self.root, speaker) + ".tfrecord"
 
+    def receipt(self, speaker: str) -> dict:
+        path = shard_stem(self.root, speaker) + ".json"
+        try:
+            with open(path, encoding="utf-8") as f:
+                return json.load(f)
+        except (OSError, ValueError) as err:
+            raise CorruptShardError(f"shard receipt {path} is missing or unreadable; rerun pipelines.prepare") from err
+
+    def verify(self, speakers: Sequence[str]) -> None:
+        """Checks every shard against its receipt's checksum before any training starts."""
+        for speaker in sorted(speakers):
+            path = self.shard(speaker)
+            if not os.path.exists(path):
+                raise CorruptShardError(f"TFRecord shard {path} is missing; rerun pipelines.prepare")
+            if file_sha256(path) != self.receipt(speaker).get("sha256"):
+                raise CorruptShardError(
+                    f"TFRecord shard {path} is corrupted (checksum differs from its receipt); "
+                    "rerun pipelines.prepare on the same output folder to rewrite it")
+
     def normalisation(self, speakers: Sequence[str]):
         """Per-frequency mean/std over the given (training) speakers' shards."""
-        receipts = []
-        for speaker in sorted(speakers):
-            with open(shard_stem(self.root, speaker) + ".json", encoding="utf-8") as f:
-                receipts.append(json.load(f))
-        mean, std = normalisation_stats(receipts)
+        mean, std = normalisation_stats([self.receipt(speaker) for speaker in sorted(speakers)])
         return mean.astype(np.float32), std.astype(np.float32)
 
     def count_segments(self, speakers: Sequence[str]) -> int:

@@ -107,7 +107,7 @@ def write_shard(stem: str, utterances: List[dict], fingerprint: str, features=No
             results.append({"utterance_id": utt["utterance_id"], "status": "ok", "reason": "",
                             "n_segments": int(spectrograms.shape[0]), "seconds": round(float(seconds), 4)})
     os.replace(tmp, f"{stem}.tfrecord")
-    receipt = {"fingerprint": fingerprint, "utterances": results, "frames": frames,
+    receipt = {"fingerprint": fingerprint, "sha256": file_sha256(f"{stem}.tfrecord"), "utterances": results, "frames": frames,
                "sum": total[0].tolist(), "sum_squares": total[1].tolist()}
     atomic_write_text(f"{stem}.json", json.dumps(receipt))
     return receipt
@@ -125,13 +125,24 @@ def _fingerprint(utterances: List[dict], config: FeatureConfig) -> str:
     return digest.hexdigest()
 
 
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _read_receipt(stem: str, fingerprint: str) -> Optional[dict]:
+    """The shard's receipt if the shard is complete and unchanged, else None (redo it)."""
     try:
         with open(f"{stem}.json", encoding="utf-8") as f:
             receipt = json.load(f)
     except (OSError, ValueError):
         return None
     if receipt.get("fingerprint") != fingerprint or not os.path.exists(f"{stem}.tfrecord"):
+        return None
+    if receipt.get("sha256") != file_sha256(f"{stem}.tfrecord"):
         return None
     return receipt
 

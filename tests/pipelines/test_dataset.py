@@ -1,5 +1,7 @@
 """pipelines.dataset: what the model is fed."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -76,3 +78,23 @@ def test_input_context_shards_records_between_pipelines(prepared):
 def test_missing_shard_is_a_clear_error(prepared):
     with pytest.raises(FileNotFoundError, match="missing TFRecord shard"):
         make_dataset(["/nonexistent.tfrecord"], prepared.features, _vocabulary(prepared), np.zeros(129), np.ones(129), 8)
+
+
+def test_corrupted_shard_is_named_before_training(tmp_path):
+    import shutil
+
+    from pipelines.dataset import CorruptShardError
+
+    root = tiny_emodb(str(tmp_path / "emodb"))
+    prepare({"emodb": root}, str(tmp_path / "prepared"), workers=1, verbose=False)
+    prepared = PreparedCorpora(str(tmp_path / "prepared"))
+    prepared.verify(prepared.speakers())
+    shard = prepared.shard(prepared.speakers()[0])
+    with open(shard, "r+b") as f:
+        f.seek(50)
+        f.write(b"\xff" * 8)
+    with pytest.raises(CorruptShardError, match=shard.replace(".", r"\.")):
+        prepared.verify(prepared.speakers())
+    os.remove(shard)
+    with pytest.raises(CorruptShardError, match="missing"):
+        prepared.verify(prepared.speakers())

@@ -110,3 +110,15 @@ def test_cli_rejects_a_root_without_the_layout(tmp_path, capsys):
 def test_cli_rejects_a_malformed_corpus_argument(tmp_path, capsys):
     assert main(["--corpus", "emodb", "--out", str(tmp_path / "out")]) == 2
     assert "NAME=ROOT" in capsys.readouterr().err
+
+
+def test_corrupted_shard_is_rewritten_by_a_rerun(corpus, tmp_path):
+    out = str(tmp_path / "prepared")
+    prepare({"emodb": corpus}, out, workers=1, verbose=False)
+    shard = os.path.join(out, "shards", "emodb", "10.tfrecord")
+    good = open(shard, "rb").read()
+    with open(shard, "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00garbage\x00")
+    assert prepare({"emodb": corpus}, out, workers=1, verbose=False)["shards_written"] == 1
+    assert open(shard, "rb").read() == good

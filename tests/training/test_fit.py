@@ -156,3 +156,16 @@ def test_missing_corpus_root_is_named(tmp_path, capsys):
     path.write_text("corpora:\n  emodb: /nonexistent/emodb\n")
     assert main(["--data", str(path), "--out", str(tmp_path / "run")]) == 2
     assert "data.corpora.emodb: root '/nonexistent/emodb' does not exist" in capsys.readouterr().err
+
+
+def test_corrupted_checkpoint_is_a_clear_error(prepared, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["--prepared", prepared, "--epochs", "2", "--out", str(out), *FAST]
+    assert main(args[:2] + ["--epochs", "1"] + args[4:]) == 0
+    data = next((out / "checkpoints").glob("ckpt-1.data-*"))
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2: len(raw) // 2 + 64] = b"\x13" * 64
+    data.write_bytes(bytes(raw))
+    assert main(args + ["--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot restore checkpoint" in err and "ckpt-1" in err
