@@ -179,6 +179,7 @@ def prepare(
             else:
                 utterances[record.speaker].append(dataclasses.asdict(record))
 
+    _remove_stale_temporaries(out_dir)
     jobs, receipts = [], {}
     for speaker, utts in sorted(utterances.items()):
         stem, fingerprint = shard_stem(out_dir, speaker), _fingerprint(utts, features)
@@ -221,6 +222,14 @@ def prepare(
     if verbose:
         print(format_summary(summary), file=sys.stderr)
     return summary
+
+
+def _remove_stale_temporaries(out_dir: str) -> None:
+    """Half-written files of a killed run (never taken for finished ones: they are never renamed)."""
+    import glob
+
+    for path in glob.glob(os.path.join(out_dir, "*.tmp*")) + glob.glob(os.path.join(out_dir, "shards", "*", "*.tmp*")):
+        os.remove(path)
 
 
 def _run_jobs(jobs, features: FeatureConfig, workers, receipts: dict, verbose: bool) -> None:

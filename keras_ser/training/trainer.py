@@ -213,10 +213,13 @@ class Trainer:
             else:
                 self.bad_epochs.assign_add(1)
             self.epoch.assign(epoch + 1)
-            self.manager.save(checkpoint_number=epoch + 1)
             history.append(record)
             if self.chief:
+                # History first, checkpoint last: a kill in between re-runs this
+                # epoch on resume, and the history is cut back to the checkpoint.
                 _write_history(self.history_path, history)
+            self.manager.save(checkpoint_number=epoch + 1)
+            if self.chief:
                 with writer.as_default(step=epoch + 1):
                     for key, value in record.items():
                         if isinstance(value, float):
