@@ -51,3 +51,17 @@ def tiny_prepared(folder: str) -> str:
     out = os.path.join(folder, "prepared")
     prepare(corpora, out, workers=1, verbose=False)
     return out
+
+
+# A model small enough for end-to-end tests on a CPU (same architecture, fewer units).
+TINY_MODEL = {"conv_filters": [8, 16, 16], "lstm_units": 16, "embedding_dim": 16, "domain_hidden": 16}
+
+
+def tiny_model_config(folder: str) -> str:
+    """A --config YAML with TINY_MODEL, for command-line tests."""
+    import yaml
+
+    path = os.path.join(folder, "tiny_model.yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump({"model": TINY_MODEL}, f)
+    return path

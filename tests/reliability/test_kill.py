@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.helpers import tiny_emodb, tiny_prepared
+from tests.helpers import tiny_emodb, tiny_model_config, tiny_prepared
 
 SMALL_MODEL = ["--batch-size", "16", "--seed", "2"]
 
@@ -45,7 +45,7 @@ def _tree(folder):
 @pytest.mark.slow
 def test_killed_prepare_reruns_to_identical_output(tmp_path):
     corpus = tiny_emodb(str(tmp_path / "emodb"), speakers=("03", "08", "09", "10", "11", "12", "13", "14", "15", "16"),
-                        emotions="WLEAFTN", seconds=1.5)
+                        emotions="WLEAFTN", seconds=1.0)
     reference, killed = str(tmp_path / "reference"), str(tmp_path / "killed")
     command = ["pipelines.prepare", "--corpus", f"emodb={corpus}", "--workers", "2", "--out"]
     subprocess.run([sys.executable, "-m", *command, reference], check=True, capture_output=True)
@@ -67,7 +67,8 @@ def test_killed_prepare_reruns_to_identical_output(tmp_path):
 @pytest.mark.slow
 def test_killed_fit_resumes_to_the_uninterrupted_metrics(tmp_path):
     prepared = tiny_prepared(str(tmp_path / "data"))
-    common = ["keras_ser.fit", "--prepared", prepared, "--epochs", "4", "--task", "arousal", *SMALL_MODEL]
+    common = ["keras_ser.fit", "--prepared", prepared, "--epochs", "4", "--task", "arousal", *SMALL_MODEL,
+              "--config", tiny_model_config(str(tmp_path))]
     subprocess.run([sys.executable, "-m", *common, "--out", str(tmp_path / "reference")], check=True,
                    capture_output=True)
     killed = str(tmp_path / "killed")

@@ -5,15 +5,19 @@ Prints one JSON line: this worker's test results and training history.
 """
 
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def main(prepared: str, out: str) -> int:
     from keras_ser.config import load_fit_config
     from keras_ser.fit import run_fit
+    from tests.helpers import TINY_MODEL
 
     config = load_fit_config(None, {
-        "data": {"prepared": prepared}, "out": out, "task": "arousal",
+        "data": {"prepared": prepared}, "out": out, "task": "arousal", "model": TINY_MODEL,
         "train": {"batch_size": 16, "epochs": 2, "seed": 3, "strategy": "multi_worker"},
     })
     history = []

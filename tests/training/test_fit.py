@@ -8,9 +8,14 @@ import yaml
 
 from keras_ser.config import load_fit_config
 from keras_ser.fit import main, run_fit
-from tests.helpers import tiny_prepared
+from tests.helpers import TINY_MODEL, tiny_model_config, tiny_prepared
 
 FAST = ["--batch-size", "16", "--seed", "1"]
+
+
+@pytest.fixture(scope="module")
+def fast(tmp_path_factory):
+    return FAST + ["--config", tiny_model_config(str(tmp_path_factory.mktemp("config")))]
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +24,8 @@ def prepared(tmp_path_factory):
 
 
 def _config(prepared, out, **overrides):
-    tree = {"data": {"prepared": prepared}, "out": str(out), "train": {"batch_size": 16, "epochs": 2, "seed": 1}}
+    tree = {"data": {"prepared": prepared}, "out": str(out), "model": dict(TINY_MODEL),
+            "train": {"batch_size": 16, "epochs": 2, "seed": 1}}
     for key, value in overrides.items():
         node = tree
         *parents, leaf = key.split(".")
@@ -29,9 +35,9 @@ def _config(prepared, out, **overrides):
     return load_fit_config(None, tree)
 
 
-def test_cli_writes_the_run_folder(prepared, tmp_path, capsys):
+def test_cli_writes_the_run_folder(prepared, fast, tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["--prepared", prepared, "--epochs", "2", "--out", str(out), *FAST]) == 0
+    assert main(["--prepared", prepared, "--epochs", "2", "--out", str(out), *fast]) == 0
     for name in ("config.yaml", "results.json", "results.md", "history.json", "speakers.json", "best.weights.h5"):
         assert (out / name).exists(), name
     assert any(f.startswith("events") for f in os.listdir(out / "tensorboard"))
@@ -96,8 +102,8 @@ def test_resume_after_interruption_gives_the_uninterrupted_result(prepared, tmp_
     assert history == json.load(open(tmp_path / "full" / "history.json"))
 
 
-def test_existing_run_needs_resume_or_overwrite(prepared, tmp_path, capsys):
-    args = ["--prepared", prepared, "--epochs", "1", "--out", str(tmp_path / "run"), *FAST]
+def test_existing_run_needs_resume_or_overwrite(prepared, fast, tmp_path, capsys):
+    args = ["--prepared", prepared, "--epochs", "1", "--out", str(tmp_path / "run"), *fast]
     assert main(args) == 0
     assert main(args) == 2
     assert "--resume" in capsys.readouterr().err
@@ -158,9 +164,9 @@ def test_missing_corpus_root_is_named(tmp_path, capsys):
     assert "data.corpora.emodb: root '/nonexistent/emodb' does not exist" in capsys.readouterr().err
 
 
-def test_corrupted_checkpoint_is_a_clear_error(prepared, tmp_path, capsys):
+def test_corrupted_checkpoint_is_a_clear_error(prepared, fast, tmp_path, capsys):
     out = tmp_path / "run"
-    args = ["--prepared", prepared, "--epochs", "2", "--out", str(out), *FAST]
+    args = ["--prepared", prepared, "--epochs", "2", "--out", str(out), *fast]
     assert main(args[:2] + ["--epochs", "1"] + args[4:]) == 0
     data = next((out / "checkpoints").glob("ckpt-1.data-*"))
     raw = bytearray(data.read_bytes())

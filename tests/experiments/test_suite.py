@@ -1,0 +1,90 @@
+"""Suite YAMLs: the shipped ones load, malformed ones fail early with the key named."""
+
+import pytest
+import yaml
+
+from keras_ser.experiments import SuiteError, load_suite
+from keras_ser.experiments.__main__ import main
+from keras_ser.experiments.plan import cross_sources, make_groups, plan_runs
+
+
+def test_paper_suite_has_the_papers_rows_and_protocols():
+    suite = load_suite("paper")
+    assert [v.name for v in suite.variants] == ["Baseline (S)", "DANN_1 (S)", "DANN_2 (S)", "DANN_2 (S+C)"]
+    assert set(suite.protocols) == {"multi", "cross"} and suite.tasks == ["arousal", "valence"]
+    assert suite.seeds == 3 and suite.compare == ["Baseline (S)", "DANN_2 (S+C)"]
+
+
+def test_gamma_sweep_is_a_config_of_variants():
+    suite = load_suite("gamma_sweep")
+    assert len(suite.variants) >= 4 and list(suite.protocols) == ["multi"]
+    specs = plan_runs(suite, make_groups(suite, ["emodb", "savee"]), "/tmp/x", {}, seeds=2, folds=0, task="both")
+    gammas = sorted({s.config.model.gamma for s in specs})
+    assert gammas[0] == 0.0 and 0.3 in gammas and len(specs) == 2 * len(suite.variants)
+    assert {s.config.train.seed for s in specs} == {0, 1}
+
+
+def test_cross_sources_follow_the_paper_when_iemocap_is_present():
+    assert cross_sources("auto", ["emodb", "iemocap", "msp_improv", "savee"]) == ["iemocap"]
+    assert cross_sources("auto", ["emodb", "savee"]) == ["emodb", "savee"]
+    assert cross_sources("savee", ["emodb", "savee"]) == ["savee"]
+    with pytest.raises(SuiteError, match="cross sources"):
+        cross_sources("iemocap", ["emodb", "savee"])
+    groups = make_groups(load_suite("paper"), ["emodb", "iemocap", "savee"])
+    assert [(g.key, g.targets) for g in groups] == [("multi", []), ("cross-iemocap", ["emodb", "savee"])]
+
+
+def test_runs_get_their_own_folders_seeds_and_folds():
+    suite = load_suite("paper")
+    specs = plan_runs(suite, make_groups(suite, ["emodb", "savee"], "savee"), "/out", {}, seeds=2, folds=3, task="both")
+    assert len(specs) == 2 * 4 * 2 * 3
+    assert len({s.out for s in specs}) == len(specs)
+    cross = [s for s in specs if s.group == "cross-savee"][0].config
+    assert (cross.protocol, cross.source, cross.targets) == ("cross", "savee", ["emodb"])
+    assert {(s.config.data.folds, s.config.data.fold) for s in specs} == {(3, 0), (3, 1), (3, 2)}
+    assert specs[0].out == "/out/runs/multi/baseline-s/seed0-fold0"
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "suite.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("variants: []\n", "variants` must list at least one system"),
+    ("varients:\n  - {overrides: {}}\n", "unknown key 'varients'"),
+    ("variants:\n  - {overrides: {model: {gama: 0.3}}}\n", "model.gama: unknown key"),
+    ("variants:\n  - {overrides: {model: {gamma: -1.0}}}\n", "model.gamma"),
+    ("base: {protocol: cross}\nvariants:\n  - {name: a}\n", "protocol is set per run by the suite"),
+    ("variants:\n  - {overrides: {train: {seed: 3}}}\n", "train.seed is set per run"),
+    ("variants:\n  - {name: a}\n  - {name: a}\n", "used twice"),
+    ("protocols: {leave_one_out: {}}\nvariants:\n  - {name: a}\n", "unknown protocol"),
+    ("tasks: [happiness]\nvariants:\n  - {name: a}\n", "tasks must be"),
+    ("compare: [b]\nvariants:\n  - {name: a}\n", "compare must list variant names"),
+    ("analysis: {embedding: umap}\nvariants:\n  - {name: a}\n", "choose tsne or pca"),
+    ("seeds: 0\nvariants:\n  - {name: a}\n", "seeds: expected an integer >= 1"),
+    ("variants: [\n", "not valid YAML"),
+])
+def test_bad_suite_is_refused_with_the_reason(tmp_path, text, message):
+    with pytest.raises(SuiteError if "YAML" not in message else Exception, match=message.replace("(", r"\(")):
+        load_suite(_write(tmp_path, text))
+
+
+def test_cli_reports_a_bad_suite_before_any_work(tmp_path, capsys):
+    path = _write(tmp_path, "variants:\n  - {overrides: {model: {preset: dann3}}}\n")
+    assert main(["--suite", path, "--out", str(tmp_path / "out")]) == 2
+    assert "model.preset: 'dann3' is not accepted" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert main(["--suite", "no_such_suite", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "neither a file nor a shipped suite" in err and "gamma_sweep" in err and "paper_reference" not in err
+
+
+def test_paper_reference_slot_is_shipped_empty():
+    from keras_ser.experiments.report import PAPER_REFERENCE, load_paper_reference
+
+    with open(PAPER_REFERENCE, encoding="utf-8") as f:
+        shipped = yaml.safe_load(f)
+    assert shipped["tables"] == {} and shipped["corpora"] == ["iemocap", "msp_improv", "savee", "emodb"]
+    assert load_paper_reference(PAPER_REFERENCE) == {}
