@@ -272,7 +272,25 @@ def main(argv: Optional[list] = None) -> int:
     except (ConfigError, LayoutError, CheckpointError, CorruptShardError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except _peer_failures() as err:
+        if not os.environ.get("TF_CONFIG"):
+            raise
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        reason = next((line for line in lines if "timeout" in line or "aborted" in line.lower()), lines[0])
+        print(f"error: a worker of the cluster failed or became unreachable ({type(err).__name__}: {reason}). "
+              "Restart every worker with the same command plus --resume to continue from the last checkpoint "
+              f"in {os.path.join(config.out, 'checkpoints')}.", file=sys.stderr)
+        return 3
     return 0
+
+
+def _peer_failures():
+    import tensorflow as tf
+
+    # What collectives raise when a MultiWorkerMirroredStrategy peer dies
+    # (heartbeat timeout, aborted collectives, lost connection).
+    return (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+            tf.errors.AbortedError)
 
 
 def load_yaml_safe(name_or_path: str) -> dict:

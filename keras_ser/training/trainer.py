@@ -148,8 +148,13 @@ class Trainer:
     # Epochs
 
     def restore(self) -> int:
-        """Restores the latest checkpoint if any; returns the epoch to start at."""
-        latest = self.manager.latest_checkpoint
+        """Restores the latest checkpoint if any; returns the epoch to start at.
+
+        Every worker restores from the run folder's checkpoints (the chief's),
+        so a restarted cluster resumes in step; the run folder must be on
+        storage the workers share.
+        """
+        latest = tf.train.latest_checkpoint(os.path.join(self.run_dir, "checkpoints"))
         if latest is None:
             return 0
         try:

@@ -1,0 +1,173 @@
+"""Emotion of audio files with an exported model: `python -m keras_ser.predict`.
+
+    python -m keras_ser.predict a.wav b.flac --model saved_models/<run>/export/model.tflite
+    python -m keras_ser.predict a.wav --model saved_models/<run>/export/saved_model --json
+
+Any WAV/FLAC/AIFF, any sample rate and channel count: files are read and
+resampled to mono 16 kHz exactly like the training data
+(`keras_ser.features.load_waveform`); the model's `waveform` signature does
+segmentation, spectrogram and normalisation in its graph and returns the mean
+of the segment posteriors.
+
+Output: a table (file, arousal low/high, valence negative/positive, each with
+its probability), or with --json one JSON object per line (one per file).
+A file that cannot be read is reported with the reason and the other files
+still run. Exit code: 0 if at least one file was predicted, 1 if every file
+failed, 2 for a bad model path or bad options.
+"""
+
+import argparse
+import json
+import os
+import sys
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from keras_ser.config import FeatureConfig
+from keras_ser.export import CLASS_NAMES, make_interpreter
+
+
+class ModelError(Exception):
+    """The --model path is not an exported keras_ser model."""
+
+
+class TFLiteEmotionModel:
+    """A .tflite export run by the standalone LiteRT interpreter, one signature runner per signature."""
+
+    def __init__(self, path: str, num_threads: Optional[int] = None):
+        self.path = path
+        try:
+            self.interpreter = make_interpreter(path, num_threads=num_threads)
+        except ValueError as err:
+            raise ModelError(f"--model: {path} is not a TFLite model ({err})") from err
+        signatures = self.interpreter.get_signature_list()
+        if "waveform" not in signatures or "segments" not in signatures:
+            raise ModelError(f"--model: {path} has no keras_ser signatures (found {', '.join(signatures) or 'none'})")
+        self.tasks = [task for task in CLASS_NAMES if task in signatures["waveform"]["outputs"]]
+        # The signature runner resizes the input (dynamic waveform length,
+        # segment batch size) and reallocates tensors before each call.
+        self._runners = {name: self.interpreter.get_signature_runner(name) for name in ("segments", "waveform")}
+
+    def segments(self, spectrogram: np.ndarray) -> Dict[str, np.ndarray]:
+        """(batch, 32, 129, 1) normalised spectrograms -> {task: (batch, 2)}."""
+        return self._runners["segments"](spectrogram=np.asarray(spectrogram, np.float32))
+
+    def waveform(self, waveform: np.ndarray) -> Dict[str, np.ndarray]:
+        """(samples,) mono 16 kHz -> {task: (2,)}."""
+        return self._runners["waveform"](waveform=np.asarray(waveform, np.float32))
+
+
+class SavedModelEmotionModel:
+    """A SavedModel export, called through its serving signatures."""
+
+    def __init__(self, path: str):
+        import tensorflow as tf
+
+        self.path = path
+        try:
+            loaded = tf.saved_model.load(path)
+        except (OSError, ValueError) as err:
+            raise ModelError(f"--model: cannot load the SavedModel {path}: {str(err).splitlines()[0]}") from err
+        if "waveform" not in loaded.signatures or "segments" not in loaded.signatures:
+            raise ModelError(f"--model: {path} has no keras_ser signatures (found {', '.join(loaded.signatures)})")
+        self._loaded = loaded  # keeps the variables alive
+        self._signatures = {name: loaded.signatures[name] for name in ("segments", "waveform")}
+        self.tasks = [task for task in CLASS_NAMES if task in self._signatures["waveform"].structured_outputs]
+
+    def segments(self, spectrogram: np.ndarray) -> Dict[str, np.ndarray]:
+        out = self._signatures["segments"](spectrogram=np.asarray(spectrogram, np.float32))
+        return {task: value.numpy() for task, value in out.items()}
+
+    def waveform(self, waveform: np.ndarray) -> Dict[str, np.ndarray]:
+        out = self._signatures["waveform"](waveform=np.asarray(waveform, np.float32))
+        return {task: value.numpy() for task, value in out.items()}
+
+
+def load_model(path: str, num_threads: Optional[int] = None):
+    """A .tflite file -> TFLiteEmotionModel; a SavedModel folder -> SavedModelEmotionModel."""
+    if os.path.isdir(path):
+        if not os.path.exists(os.path.join(path, "saved_model.pb")):
+            raise ModelError(f"--model: {path} is a folder without saved_model.pb (not a SavedModel)")
+        return SavedModelEmotionModel(path)
+    if not os.path.isfile(path):
+        raise ModelError(f"--model: {path} does not exist")
+    return TFLiteEmotionModel(path, num_threads=num_threads)
+
+
+def predict_file(model, path: str, features: FeatureConfig = FeatureConfig()) -> dict:
+    """One file -> {"file", "ok": True, task: {"label", "probability", "probabilities"}, "seconds"}.
+
+    An unreadable file gives {"file", "ok": False, "error": reason} instead of raising.
+    """
+    from keras_ser.features import AudioError, load_waveform
+
+    try:
+        waveform, seconds = load_waveform(path, features)
+    except AudioError as err:
+        return {"file": path, "ok": False, "error": str(err)}
+    probabilities = model.waveform(waveform)
+    result = {"file": path, "ok": True, "seconds": round(float(seconds), 3)}
+    for task in model.tasks:
+        p = np.asarray(probabilities[task], np.float64).reshape(-1)
+        index = int(np.argmax(p))
+        result[task] = {"label": CLASS_NAMES[task][index], "probability": round(float(p[index]), 4),
+                        "probabilities": {name: round(float(v), 4) for name, v in zip(CLASS_NAMES[task], p)}}
+    return result
+
+
+def predict_files(model, paths: List[str], features: FeatureConfig = FeatureConfig()) -> List[dict]:
+    return [predict_file(model, path, features) for path in paths]
+
+
+def format_table(results: List[dict], tasks: List[str]) -> str:
+    header = ["file", *tasks]
+    rows = []
+    for r in results:
+        if r["ok"]:
+            rows.append([r["file"], *(f"{r[t]['label']} ({r[t]['probability']:.2f})" for t in tasks)])
+        else:
+            rows.append([r["file"], f"error: {r['error']}", *([""] * (len(tasks) - 1))])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m keras_ser.predict", description=__doc__.split("\n")[0],
+                                     epilog="Exit code: 0 if at least one file was predicted, 1 if every file "
+                                            "failed, 2 for a bad --model or bad options.")
+    parser.add_argument("files", nargs="+", help="audio files (WAV, FLAC or AIFF; any sample rate and channel count)")
+    parser.add_argument("--model", required=True,
+                        help="an exported model: a .tflite file or a SavedModel folder (keras_ser.export output)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per file (JSON lines) instead of a table")
+    parser.add_argument("--threads", type=int, default=None, help="TFLite interpreter threads (default: LiteRT's)")
+    return parser
+
+
+def main(argv: Optional[list] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        model = load_model(args.model, num_threads=args.threads)
+    except ModelError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    results = predict_files(model, args.files)
+    if args.json:
+        for result in results:
+            print(json.dumps(result))
+    else:
+        print(format_table(results, model.tasks))
+    for result in results:
+        if not result["ok"]:
+            print(f"error: {result['file']}: {result['error']}", file=sys.stderr)
+    return 0 if any(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
