@@ -23,7 +23,7 @@ def _trial_states(out):
 @pytest.mark.slow
 def test_killed_search_resumes_without_retraining_finished_trials(tiny_config_path, tmp_path, capsys):
     out = str(tmp_path / "search")
-    argv = search_argv(tiny_config_path, out, trials=3)
+    argv = search_argv(tiny_config_path, out, trials=2)
     process = start_search(argv, str(tmp_path / "first"))
     try:
         # The second trial's file appears once the first trial is completed and the tuner saved.
@@ -43,8 +43,9 @@ def test_killed_search_resumes_without_retraining_finished_trials(tiny_config_pa
     printed = capsys.readouterr().out
     assert "Reloading Tuner" in printed
     assert "trial 0 (" not in printed  # not retrained
-    assert "trial 1 (" in printed and "trial 2 (" in printed
+    assert "trial 1 (" in printed
     assert os.stat(finished).st_mtime_ns == finished_stamp
-    assert _trial_states(out) == {"0": "COMPLETED", "1": "COMPLETED", "2": "COMPLETED"}
-    assert sorted(os.listdir(os.path.join(out, "trials"))) == ["0", "1", "2"]
+    # The interrupted trial ran again; the total is --trials.
+    assert _trial_states(out) == {"0": "COMPLETED", "1": "COMPLETED"}
+    assert sorted(os.listdir(os.path.join(out, "trials"))) == ["0", "1"]
     assert os.path.exists(os.path.join(out, "best.yaml"))
