@@ -70,6 +70,12 @@ class DataConfig:
     test_fraction: float = 0.2
     val_fraction: float = 0.1
     split_seed: int = 0
+    # Speaker-level cross-validation: with folds = K >= 2 each corpus's
+    # speakers are dealt into K gender-balanced folds (seeded by split_seed)
+    # and fold number `fold` (0-based) is the test set, replacing the
+    # test_fraction split (see keras_ser.protocols). 0 = no folds.
+    folds: int = 0
+    fold: int = 0
 
 
 @dataclasses.dataclass
@@ -154,6 +160,9 @@ class FitConfig:
         _check_range("model.dropout", self.model.dropout, 0.0, 0.95)
         _check_range("data.test_fraction", self.data.test_fraction, 0.0, 0.9)
         _check_range("data.val_fraction", self.data.val_fraction, 0.0, 0.9)
+        if self.data.folds == 1 or self.data.folds < 0:
+            raise ConfigError(f"data.folds: {self.data.folds!r} is not accepted; 0 (no folds) or at least 2")
+        _check_range("data.fold", self.data.fold, 0, max(self.data.folds - 1, 0))
         _check_range("train.learning_rate", self.train.learning_rate, 1e-8, None)
         for key in ("train.batch_size", "train.epochs", "model.lstm_units", "model.embedding_dim"):
             _check_range(key, _get(self, key), 1, None)

@@ -10,13 +10,22 @@ held-out target speakers while the others provide the unlabelled audio).
 
 In both, the validation speakers are held out from the labelled training
 speakers (never from the test speakers).
+
+Speaker-level cross-validation (`data.folds` = K >= 2): each corpus's
+speakers are dealt into K gender-balanced folds (seeded by `data.split_seed`)
+and fold `data.fold` is that corpus's test set instead of the 20 % hold-out;
+running fold 0 .. K-1 tests every speaker exactly once. Under the cross
+protocol folds apply to the target corpora (as with `target_split`: the
+other folds' target speakers give the unlabelled audio).
 """
 
 import dataclasses
-from typing import Dict, List
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
 
 from keras_ser.config import ConfigError, FitConfig
-from pipelines.splits import corpus_splits, hold_out_speakers
+from pipelines.splits import hold_out_speakers
 
 
 @dataclasses.dataclass
@@ -45,16 +54,41 @@ def _split_validation(config: FitConfig, prepared, corpus: str, speakers: List[s
     return [s for s in speakers if s not in val], val
 
 
+def speaker_folds(speakers: Sequence[Tuple[str, str]], folds: int, seed: int, salt: str = "") -> List[List[str]]:
+    """Deals (speaker, gender) pairs into `folds` folds, genders alternating, so each fold is gender-balanced."""
+    speakers = sorted(set(speakers))
+    if len(speakers) < folds:
+        raise ConfigError(f"data.folds: corpus {salt!r} has {len(speakers)} speakers, fewer than the {folds} folds")
+    rng = np.random.default_rng([seed, *f"{salt}/folds".encode("utf-8")])
+    by_gender: Dict[str, List[str]] = {}
+    for speaker, gender in speakers:
+        by_gender.setdefault(gender, []).append(speaker)
+    queues = [list(rng.permutation(names)) for _, names in sorted(by_gender.items())]
+    dealt: List[str] = []
+    while any(queues):
+        for queue in queues:
+            if queue:
+                dealt.append(str(queue.pop(0)))
+    return [sorted(dealt[index::folds]) for index in range(folds)]
+
+
+def _test_speakers(config: FitConfig, prepared, corpus: str) -> List[str]:
+    """The corpus's held-out speakers: fold `data.fold` of `data.folds`, else the test_fraction hold-out."""
+    speakers = _corpus_speakers(prepared, corpus)
+    if config.data.folds:
+        return speaker_folds(speakers, config.data.folds, config.data.split_seed, salt=corpus)[config.data.fold]
+    return hold_out_speakers(speakers, config.data.test_fraction, config.data.split_seed, salt=corpus)
+
+
 def plan_multi(config: FitConfig, prepared) -> SpeakerPlan:
-    corpora = prepared.corpora
-    split = corpus_splits({c: _corpus_speakers(prepared, c) for c in corpora}, config.data.test_fraction, config.data.split_seed)
     plan = SpeakerPlan([], [], [], [])
-    for corpus in corpora:
+    for corpus in prepared.corpora:
         speakers = [s for s, _ in _corpus_speakers(prepared, corpus)]
-        train, val = _split_validation(config, prepared, corpus, [s for s in speakers if split[s] == "train"])
+        test = set(_test_speakers(config, prepared, corpus))
+        train, val = _split_validation(config, prepared, corpus, [s for s in speakers if s not in test])
         plan.train += train
         plan.val += val
-        plan.test += [s for s in speakers if split[s] == "test"]
+        plan.test += [s for s in speakers if s in test]
     return plan
 
 
@@ -66,10 +100,10 @@ def plan_cross(config: FitConfig, prepared) -> SpeakerPlan:
     plan = SpeakerPlan(train, [], val, [])
     for target in config.targets:
         speakers = _corpus_speakers(prepared, target)
-        if config.target_split:
-            split = corpus_splits({target: speakers}, config.data.test_fraction, config.data.split_seed)
-            plan.unlabelled += [s for s, _ in speakers if split[s] == "train"]
-            plan.test += [s for s, _ in speakers if split[s] == "test"]
+        if config.target_split or config.data.folds:
+            test = set(_test_speakers(config, prepared, target))
+            plan.unlabelled += [s for s, _ in speakers if s not in test]
+            plan.test += [s for s, _ in speakers if s in test]
         else:
             plan.unlabelled += [s for s, _ in speakers]
             plan.test += [s for s, _ in speakers]
