@@ -8,19 +8,16 @@ and the trial reports the best utterance-level validation UA. The test split
 is never touched by a trial.
 """
 
-import contextlib
-import ctypes
-import gc
 import json
 import os
 import shutil
 import time
 from typing import Optional
 
-import keras
 import keras_tuner
 
-from keras_ser.config import FitConfig, from_dict, load_yaml, to_dict
+from keras_ser.config import FitConfig, from_dict, load_yaml
+from keras_ser.training.memory import released_after_training
 
 OBJECTIVE = keras_tuner.Objective("val_ua", direction="max")
 PROJECT = "search"  # KerasTuner's state: <out>/search/{oracle.json, trial_*/trial.json, <tuner_id>.json}
@@ -102,7 +99,7 @@ class FitTuner(keras_tuner.Tuner):
             resume = os.path.exists(os.path.join(config.out, "checkpoints"))
         started = time.time()
         print(f"trial {trial.trial_id} ({self.tuner_id}): {_describe(trial.hyperparameters.values)}", flush=True)
-        with released_after_trial():
+        with released_after_training():
             run = train_run(config, resume=resume, overwrite=not resume, verbose=self.verbose, strategy=self.strategy)
             if not any("val_ua" in record for record in run.history):
                 raise keras_tuner.errors.FatalError(
@@ -156,42 +153,6 @@ def make_tuner(config: FitConfig, tuner: str, trials: int, strategy=None, fixed:
         shutil.rmtree(os.path.join(config.out, "trials"), ignore_errors=True)
     return FitTuner(oracle, FitHyperModel(config), strategy=strategy, verbose=verbose,
                     directory=config.out, project_name=PROJECT, overwrite=overwrite)
-
-
-@contextlib.contextmanager
-def released_after_trial():
-    """Frees what a trial leaves behind, so memory stays flat over a search (keras-team/keras-tuner#395).
-
-    Besides Keras' global state (`clear_session`) and Python cycles (`gc`):
-    `tf.custom_gradient` traced in graph mode (GradientReversal inside the
-    train step's tf.function) registers every traced gradient in TensorFlow's
-    global gradient registry under a fresh "CustomGradient-<uid>" name, and that
-    entry keeps the whole train-step graph alive: about 25 MB per trial of the
-    tiny model. Once the trial's functions are gone nothing looks these names
-    up again, so the entries the trial added are dropped.
-    """
-    from tensorflow.python.framework import ops
-
-    registry = ops._gradient_registry._registry
-    before = set(registry)
-    try:
-        yield
-    finally:
-        for name in set(registry) - before:
-            if name.startswith("CustomGradient-"):
-                del registry[name]
-        keras.backend.clear_session()
-        gc.collect()
-        _return_freed_memory()
-
-
-def _return_freed_memory() -> None:
-    # glibc keeps freed arenas mapped; without a trim the RSS measured between
-    # trials drifts with fragmentation although no objects survive.
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: the allocator returns memory its own way
 
 
 def _same_config(config: FitConfig) -> bool:

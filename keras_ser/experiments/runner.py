@@ -35,7 +35,7 @@ def run_status(spec: RunSpec) -> str:
 
 def run_all(specs: List[RunSpec], verbose: bool = True, fit: Optional[Callable] = None) -> List[dict]:
     """Trains what is missing; returns one record per run (folder, status, seconds)."""
-    import keras
+    from keras_ser.training.memory import released_after_training
 
     if fit is None:
         from keras_ser.fit import run_fit as fit
@@ -53,9 +53,9 @@ def run_all(specs: List[RunSpec], verbose: bool = True, fit: Optional[Callable] 
                       f"{'' if spec.fold is None else f' | fold {spec.fold}'}"
                       f"{' (resuming)' if status == 'partial' else ''}", flush=True)
             started = time.time()
-            fit(spec.config, resume=True, verbose=False)
+            with released_after_training():  # one process trains many networks
+                fit(spec.config, resume=True, verbose=False)
             record["seconds"] = round(time.time() - started, 1)
-            keras.backend.clear_session()  # one process trains many networks
         records.append(record)
     return records
 

@@ -81,7 +81,6 @@ def test_missing_shard_is_a_clear_error(prepared):
 
 
 def test_corrupted_shard_is_named_before_training(tmp_path):
-    import shutil
 
     from pipelines.dataset import CorruptShardError
 

@@ -8,7 +8,6 @@ TFRecords are identical to a run without the bad ones.
 import csv
 import glob
 import os
-import shutil
 import struct
 
 import numpy as np
