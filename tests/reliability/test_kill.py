@@ -82,3 +82,30 @@ def test_killed_fit_resumes_to_the_uninterrupted_metrics(tmp_path):
     assert resumed["test"] == reference["test"]
     assert json.load(open(os.path.join(killed, "history.json"))) == json.load(
         open(tmp_path / "reference" / "history.json"))
+
+
+@pytest.mark.slow
+def test_killed_experiments_resume_to_the_uninterrupted_report(tmp_path):
+    import yaml
+
+    prepared = tiny_prepared(str(tmp_path / "data"))
+    suite = tmp_path / "study.yaml"
+    suite.write_text(yaml.safe_dump({
+        "base": {"model": {"preset": "dann2", "loss": "s", "conv_filters": [8, 8, 8], "lstm_units": 16,
+                           "embedding_dim": 16, "domain_hidden": 16}, "train": {"batch_size": 16, "epochs": 3}},
+        "protocols": {"multi": {}},
+        "tasks": ["arousal"],
+        "variants": [{"name": "gamma 0.3", "overrides": {}}, {"name": "gamma 1", "overrides": {"model": {"gamma": 1.0}}}],
+        "analysis": {"embedding": "pca", "embedding_samples": 200, "probe_samples": 200, "bootstrap": 100},
+    }))
+    command = ["keras_ser.experiments", "--suite", str(suite), "--prepared", prepared, "--quiet", "--out"]
+    subprocess.run([sys.executable, "-m", *command, str(tmp_path / "reference")], check=True, capture_output=True)
+    killed = str(tmp_path / "killed")
+    finished = _run_and_kill(command + [killed],
+                             lambda: glob.glob(os.path.join(killed, "runs", "*", "*", "*", "checkpoints", "ckpt-1.index")),
+                             (0.0, 3.0))
+    assert not finished
+    subprocess.run([sys.executable, "-m", *command, killed], check=True, capture_output=True)
+    tables = [json.load(open(os.path.join(folder, "report.json")))["groups"]["multi"]["tables"]
+              for folder in (str(tmp_path / "reference"), killed)]
+    assert tables[0] == tables[1]
