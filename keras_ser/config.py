@@ -337,7 +337,6 @@ def load_fit_config(config_path: Optional[str] = None, overrides: Optional[Dict[
 
 
 def save_config(config, path: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        yaml.safe_dump(to_dict(config), f, sort_keys=False)
-    os.replace(tmp, path)
+    from keras_ser.io import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(to_dict(config), sort_keys=False))

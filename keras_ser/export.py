@@ -42,6 +42,7 @@ import warnings
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
+from keras_ser.io import atomic_write_bytes
 
 FORMATS = ("savedmodel", "tflite")
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
@@ -345,10 +346,7 @@ def _folder_size(path: str) -> int:
 
 
 def _write_bytes(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data)
 
 
 def format_sizes(written: Dict[str, dict]) -> str:

@@ -10,7 +10,6 @@ results.md, and prints the UA table at the end.
 
 import argparse
 import dataclasses
-import json
 import os
 import shutil
 import sys
@@ -25,6 +24,7 @@ from keras_ser.config import (
     load_yaml,
     save_config,
 )
+from keras_ser.io import atomic_write_json
 
 
 def build_data(config: FitConfig, prepared, plan):
@@ -113,9 +113,9 @@ def train_run(config: FitConfig, resume: bool = False, overwrite: bool = False, 
     plan = plan_speakers(config, prepared)
     data_plan, test_dataset, vocabulary, (mean, std) = build_data(config, prepared, plan)
     if chief:
-        _write_json(os.path.join(config.out, "normalisation.json"), {
+        atomic_write_json(os.path.join(config.out, "normalisation.json"), {
             "speakers": "labelled training speakers", "mean": mean.tolist(), "std": std.tolist()})
-        _write_json(os.path.join(config.out, "speakers.json"), {
+        atomic_write_json(os.path.join(config.out, "speakers.json"), {
             "prepared": prepared.root, "plan": plan.to_dict(), "per_corpus": speaker_table(plan),
             "vocabulary": vocabulary.to_dict()})
     if verbose and chief:
@@ -151,7 +151,7 @@ def evaluate_run(config: FitConfig, run: TrainedRun, verbose: bool = True) -> di
         "wall_seconds": round(time.time() - run.started, 1),
     }
     if is_chief():
-        _write_json(os.path.join(config.out, "results.json"), results)
+        atomic_write_json(os.path.join(config.out, "results.json"), results)
         table = run_tables(test, system) + "\n\n" + run_tables(test, system, level="segment")
         with open(os.path.join(config.out, "results.md"), "w", encoding="utf-8") as f:
             f.write(f"# {system}, {config.protocol} protocol\n\n{table}\n")
@@ -166,13 +166,6 @@ def run_fit(config: FitConfig, resume: bool = False, overwrite: bool = False, ve
     run = train_run(config, resume=resume, overwrite=overwrite, verbose=verbose, strategy=strategy,
                     on_epoch_end=on_epoch_end)
     return evaluate_run(config, run, verbose=verbose)
-
-
-def _write_json(path: str, value) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=1)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from keras_ser.config import ConfigError, DataConfig, FeatureConfig, from_dict, load_yaml
+from keras_ser.io import atomic_write_text
 
 MANIFEST_COLUMNS = (
     "utterance_id", "path", "corpus", "speaker", "gender", "language", "emotion",
@@ -42,13 +43,6 @@ def shard_stem(out_dir: str, speaker: str) -> str:
     """"emodb/03" -> <out>/shards/emodb/03 (unsafe characters replaced)."""
     corpus, _, name = speaker.partition("/")
     return os.path.join(out_dir, "shards", corpus, re.sub(r"[^A-Za-z0-9_.-]", "_", name))
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------

@@ -15,12 +15,12 @@ between several processes or machines (chief and workers; see the README).
 
 import argparse
 import copy
-import json
 import os
 import sys
 from typing import Optional
 
 from keras_ser.config import ConfigError, FitConfig, load_fit_config, save_config
+from keras_ser.io import atomic_write_json
 
 BEST_CONFIG = "best.yaml"
 BEST_RESULTS = "best_results.json"
@@ -84,7 +84,7 @@ def summarise(search, config: FitConfig, verbose: bool = True) -> dict:
     results = evaluate_run(trial_config, run, verbose=False)
     results = {"trial_id": best.trial_id, "hyperparameters": best.hyperparameters.values,
                "val_ua": best.score, **results}
-    _write_json(os.path.join(config.out, BEST_RESULTS), results)
+    atomic_write_json(os.path.join(config.out, BEST_RESULTS), results)
     if verbose:
         from keras_ser.reporting import run_tables
 
@@ -94,13 +94,6 @@ def summarise(search, config: FitConfig, verbose: bool = True) -> dict:
               f"{run_tables(results['test'], results['system'])}", flush=True)
     return {"best_trial": best.trial_id, "best_val_ua": best.score, "best_config": best_config,
             "trials": rows, "test": results["test"]}
-
-
-def _write_json(path: str, value) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=1)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,6 @@ and the trial reports the best utterance-level validation UA. The test split
 is never touched by a trial.
 """
 
-import json
 import os
 import shutil
 import time
@@ -18,6 +17,7 @@ import keras_tuner
 
 from keras_ser.config import FitConfig, from_dict, load_yaml
 from keras_ser.training.memory import released_after_training
+from keras_ser.io import atomic_write_json
 
 OBJECTIVE = keras_tuner.Objective("val_ua", direction="max")
 PROJECT = "search"  # KerasTuner's state: <out>/search/{oracle.json, trial_*/trial.json, <tuner_id>.json}
@@ -116,7 +116,7 @@ class FitTuner(keras_tuner.Tuner):
             "wall_seconds": round(time.time() - started, 2),
             "rss_mb": round(current_rss_mb(), 1),
         }
-        _write_json(os.path.join(config.out, TRIAL_RECORD), record)
+        atomic_write_json(os.path.join(config.out, TRIAL_RECORD), record)
         print(f"trial {trial.trial_id} ({self.tuner_id}): val_ua {val_ua:.4f} in {record['wall_seconds']:.1f} s, "
               f"RSS {record['rss_mb']:.0f} MB", flush=True)
         return {"val_ua": val_ua}
@@ -173,9 +173,3 @@ def _warm_start_from_previous_round(trial, config: FitConfig, run_dir) -> None:
 def _describe(values: dict) -> str:
     return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items())
 
-
-def _write_json(path: str, value) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=1)
-    os.replace(tmp, path)

@@ -22,6 +22,7 @@ import numpy as np
 from keras_ser.config import load_yaml
 from keras_ser.experiments.statistics import bootstrap_ua, interval, summarise, ua_from_confusion
 from keras_ser.reporting import markdown_table
+from keras_ser.io import atomic_write_text
 
 PAPER_REFERENCE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "suites", "paper_reference.yaml")
 PROBE_LABELS = ("corpus", "language", "gender")
@@ -209,10 +210,7 @@ def _status_counts(runs: List[dict]) -> str:
 def write_report(out: str, report: dict, reference: dict) -> None:
     for name, text in (("report.json", json.dumps(report, indent=1, default=_json_default)),
                        ("report.md", render_markdown(report, reference))):
-        tmp = os.path.join(out, name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, os.path.join(out, name))
+        atomic_write_text(os.path.join(out, name), text)
 
 
 def _json_default(value):

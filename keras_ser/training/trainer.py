@@ -30,6 +30,7 @@ from keras_ser.evaluation import collect_predictions, mean_utterance_ua, score
 from keras_ser.layers import ganin_coefficient
 from keras_ser.models import build_network
 from keras_ser.training.strategy import is_chief
+from keras_ser.io import atomic_write_json
 
 OPTIMIZERS = {
     "adadelta": keras.optimizers.Adadelta,
@@ -266,10 +267,7 @@ def _read_history(path: str) -> List[dict]:
 
 
 def _write_history(path: str, history: List[dict]) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(history, f, indent=1)
-    os.replace(tmp, path)
+    atomic_write_json(path, history)
 
 
 def steps_for(segments: int, batch_size: int) -> int:
