@@ -117,7 +117,7 @@ def paper_rows(reference: dict, corpora: List[str], group_key: str, task: str) -
 def _cell(cell: dict) -> str:
     if cell is None or cell.get("mean") is None:
         return "-"
-    text = f"{100 * cell['mean']:.2f} ± {100 * cell['std']:.2f}"
+    text = f"{100 * cell['mean']:.2f}" + ("" if cell.get("std") is None else f" ± {100 * cell['std']:.2f}")
     if cell.get("ci"):
         text += f" [{100 * cell['ci'][0]:.1f}, {100 * cell['ci'][1]:.1f}]"
     return text
@@ -174,7 +174,7 @@ def _invariance_markdown(group: dict) -> str:
         cells = {f"{t.capitalize()} UA avg": _cell(group["tables"][t][variant]["average"]).split(" [")[0] for t in tasks}
         for label in PROBE_LABELS:
             p = probes[label]
-            cells[f"{label} probe acc"] = "n/a" if p["mean"] is None else f"{100 * p['mean']:.1f} ± {100 * p['std']:.1f}"
+            cells[f"{label} probe acc"] = "n/a" if p["mean"] is None else (f"{100 * p['mean']:.1f}" + ("" if p.get("std") is None else f" ± {100 * p['std']:.1f}"))
         rows[variant] = cells
     bold = {f"{label} probe acc": row for label, row in best_rows(table, lowest=True).items()}
     bold.update({f"{t.capitalize()} UA avg": row for t in tasks

@@ -31,7 +31,8 @@ def summarise(values: List[float]) -> Dict[str, Optional[float]]:
     values = [v for v in values if v is not None and not np.isnan(v)]
     if not values:
         return {"mean": None, "std": None, "values": []}
-    return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+    # One seed has no spread: std is undefined (None), not zero.
+    return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
             "values": [float(v) for v in values]}
 
 
