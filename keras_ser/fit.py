@@ -259,7 +259,7 @@ def main(argv: Optional[list] = None) -> int:
     try:
         overrides = overrides_from_args(args)
         config = load_fit_config(args.config, overrides)
-        if "out" not in overrides and not (args.config and "out" in load_yaml_safe(args.config)):
+        if "out" not in overrides and not (args.config and "out" in _config_file_values(args.config)):
             config.out = default_out(config)
         run_fit(config, resume=args.resume, overwrite=args.overwrite)
     except (ConfigError, LayoutError, CheckpointError, CorruptShardError, FileNotFoundError) as err:
@@ -286,7 +286,7 @@ def _peer_failures():
             tf.errors.AbortedError)
 
 
-def load_yaml_safe(name_or_path: str) -> dict:
+def _config_file_values(name_or_path: str) -> dict:
     from keras_ser.config import resolve_config_path
 
     return load_yaml(resolve_config_path(name_or_path))

@@ -52,8 +52,3 @@ def is_chief() -> bool:
     if "chief" in cluster:
         return task.get("type") == "chief"
     return task.get("type") == "worker" and int(task.get("index", 0)) == 0
-
-
-def worker_index(strategy: tf.distribute.Strategy) -> int:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    return int(resolver.task_id or 0) if resolver is not None and os.environ.get("TF_CONFIG") else 0
