@@ -112,6 +112,12 @@ class CorpusAdapter:
         """The Skip for a .wav inside the layout's audio folders whose name breaks the pattern."""
         return Skip(path, stem(path), self.name, f"name does not match {pattern}")
 
+    def label_code(self, path, utterance_id, speaker, gender, code, codes: dict, kind: str = "code") -> Record:
+        """The Utterance for a corpus emotion code (`codes`: code -> shared emotion), or a Skip naming an unknown code."""
+        if code not in codes:
+            return Skip(path, utterance_id, self.name, f"unknown emotion {kind} {code!r}")
+        return self.label(path, utterance_id, speaker, gender, codes[code])
+
     def label(self, path, utterance_id, speaker, gender, emotion, corpus=None, language=None) -> Record:
         """Builds the Utterance for a mapped emotion, or a Skip naming the unknown emotion.
 

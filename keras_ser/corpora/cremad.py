@@ -56,7 +56,5 @@ class CremaD(CorpusAdapter):
                 yield Skip(path, stem(path), self.name, f"actor {actor} not in {DEMOGRAPHICS_FILE}")
             elif gender not in ("f", "m"):
                 yield Skip(path, stem(path), self.name, f"actor {actor} has Sex {gender!r} in {DEMOGRAPHICS_FILE}")
-            elif code not in EMOTIONS:
-                yield Skip(path, stem(path), self.name, f"unknown emotion code {code!r}")
             else:
-                yield self.label(path, stem(path), actor, gender, EMOTIONS[code])
+                yield self.label_code(path, stem(path), actor, gender, code, EMOTIONS)

@@ -35,7 +35,5 @@ class EmoDB(CorpusAdapter):
             speaker, _, code, _ = match.groups()
             if speaker not in GENDERS:
                 yield Skip(path, stem(path), self.name, f"speaker {speaker!r} is not one of the 10 Emo-DB actors")
-            elif code not in EMOTIONS:
-                yield Skip(path, stem(path), self.name, f"unknown emotion letter {code!r}")
             else:
-                yield self.label(path, stem(path), speaker, GENDERS[speaker], EMOTIONS[code])
+                yield self.label_code(path, stem(path), speaker, GENDERS[speaker], code, EMOTIONS, kind="letter")

@@ -7,7 +7,7 @@ LREC 2014. `f1/dis-f1-b1.wav`: emotion, speaker, sentence.
 import os
 import re
 
-from keras_ser.corpora.base import CorpusAdapter, Skip, stem, wav_files
+from keras_ser.corpora.base import CorpusAdapter, stem, wav_files
 
 # Italian abbreviations: disgusto, gioia, neutro, paura, rabbia, sorpresa, tristezza.
 EMOTIONS = {"dis": "disgust", "gio": "happy", "neu": "neutral", "pau": "fear",
@@ -33,7 +33,4 @@ class Emovo(CorpusAdapter):
                 yield self.no_match(path, PATTERN)
                 continue
             code, speaker = match.group(1).lower(), match.group(2).lower()
-            if code not in EMOTIONS:
-                yield Skip(path, stem(path), self.name, f"unknown emotion code {code!r}")
-            else:
-                yield self.label(path, stem(path), speaker, speaker[0], EMOTIONS[code])
+            yield self.label_code(path, stem(path), speaker, speaker[0], code, EMOTIONS)

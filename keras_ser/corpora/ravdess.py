@@ -38,8 +38,6 @@ class Ravdess(CorpusAdapter):
             modality, _, code, _, _, _, actor = match.groups()
             if modality != AUDIO_ONLY:
                 yield Skip(path, stem(path), self.name, f"modality {modality} is not audio-only ({AUDIO_ONLY})")
-            elif code not in EMOTIONS:
-                yield Skip(path, stem(path), self.name, f"unknown emotion code {code!r}")
             else:
                 gender = "m" if int(actor) % 2 else "f"
-                yield self.label(path, stem(path), actor, gender, EMOTIONS[code])
+                yield self.label_code(path, stem(path), actor, gender, code, EMOTIONS)

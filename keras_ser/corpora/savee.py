@@ -8,7 +8,7 @@ flattens it to `<SPK>_<code><nn>.wav`. Both are accepted, anywhere under the roo
 import os
 import re
 
-from keras_ser.corpora.base import CorpusAdapter, Skip, stem, wav_files
+from keras_ser.corpora.base import CorpusAdapter, stem, wav_files
 
 EMOTIONS = {"a": "angry", "d": "disgust", "f": "fear", "h": "happy", "n": "neutral", "sa": "sad", "su": "surprise"}
 SPEAKERS = ("DC", "JE", "JK", "KL")  # all male, per the corpus documentation
@@ -39,7 +39,4 @@ class Savee(CorpusAdapter):
                 yield self.no_match(path, PATTERN)
                 continue
             utterance_id = f"{speaker}_{code}{number}"
-            if code not in EMOTIONS:
-                yield Skip(path, utterance_id, self.name, f"unknown emotion code {code!r}")
-            else:
-                yield self.label(path, utterance_id, speaker, "m", EMOTIONS[code])
+            yield self.label_code(path, utterance_id, speaker, "m", code, EMOTIONS)

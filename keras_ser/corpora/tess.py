@@ -8,7 +8,7 @@ say "Say the word <word>" in seven emotions:
 import os
 import re
 
-from keras_ser.corpora.base import CorpusAdapter, Skip, stem, wav_files
+from keras_ser.corpora.base import CorpusAdapter, stem, wav_files
 
 EMOTIONS = {"angry": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy",
             "neutral": "neutral", "ps": "surprise", "sad": "sad"}
@@ -33,7 +33,4 @@ class Tess(CorpusAdapter):
                 yield self.no_match(path, PATTERN)
                 continue
             speaker, code = match.group(1).upper(), match.group(3).lower()
-            if code not in EMOTIONS:
-                yield Skip(path, stem(path), self.name, f"unknown emotion {code!r}")
-            else:
-                yield self.label(path, stem(path), speaker, "f", EMOTIONS[code])
+            yield self.label_code(path, stem(path), speaker, "f", code, EMOTIONS)
