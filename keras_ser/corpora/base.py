@@ -8,7 +8,8 @@ reason, so nothing is dropped silently.
 
 import dataclasses
 import os
-from typing import Iterator, List, Optional, Union
+import re
+from typing import Callable, Iterable, Iterator, List, Optional, Union
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +108,21 @@ class CorpusAdapter:
                 f"expected {self.layout}{skipped}"
             )
         return iter(unique)
+
+    def scan_names(self, files: Iterable[str], name: re.Pattern, pattern: str,
+                   to_record: Callable[[str, re.Match], Record], folder: Optional[re.Pattern] = None
+                   ) -> Iterator[Record]:
+        """The records of `files` whose names carry their labels.
+
+        A file whose parent folder does not match `folder` is outside the
+        layout and passed over; a name that breaks `name` gives the Skip of
+        `no_match`; the others give `to_record(path, match)`.
+        """
+        for path in files:
+            if folder is not None and not folder.match(os.path.basename(os.path.dirname(path))):
+                continue
+            match = name.match(stem(path))
+            yield to_record(path, match) if match else self.no_match(path, pattern)
 
     def no_match(self, path: str, pattern: str) -> Skip:
         """The Skip for a .wav inside the layout's audio folders whose name breaks the pattern."""

@@ -6,6 +6,7 @@ are in `VideoDemographics.csv` (ActorID, Age, Sex, Race, Ethnicity).
 """
 
 import csv
+import functools
 import os
 import re
 
@@ -45,16 +46,13 @@ class CremaD(CorpusAdapter):
         if demographics_path is None:
             raise LayoutError(f"{self.name}: no {DEMOGRAPHICS_FILE} under {self.root!r}; expected {self.layout}")
         genders = read_demographics(demographics_path)
-        for path in audio:
-            match = NAME.match(stem(path))
-            if not match:
-                yield self.no_match(path, PATTERN)
-                continue
-            actor, _, code, _ = match.groups()
-            gender = genders.get(actor)
-            if gender is None:
-                yield Skip(path, stem(path), self.name, f"actor {actor} not in {DEMOGRAPHICS_FILE}")
-            elif gender not in ("f", "m"):
-                yield Skip(path, stem(path), self.name, f"actor {actor} has Sex {gender!r} in {DEMOGRAPHICS_FILE}")
-            else:
-                yield self.label_code(path, stem(path), actor, gender, code, EMOTIONS)
+        yield from self.scan_names(audio, NAME, PATTERN, functools.partial(self._record, genders))
+
+    def _record(self, genders, path, match):
+        actor, _, code, _ = match.groups()
+        gender = genders.get(actor)
+        if gender is None:
+            return Skip(path, stem(path), self.name, f"actor {actor} not in {DEMOGRAPHICS_FILE}")
+        if gender not in ("f", "m"):
+            return Skip(path, stem(path), self.name, f"actor {actor} has Sex {gender!r} in {DEMOGRAPHICS_FILE}")
+        return self.label_code(path, stem(path), actor, gender, code, EMOTIONS)

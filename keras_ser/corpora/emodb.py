@@ -27,13 +27,10 @@ class EmoDB(CorpusAdapter):
     layout = "wav/" + PATTERN
 
     def scan(self):
-        for path in wav_files(os.path.join(self.root, "wav")):
-            match = NAME.match(stem(path))
-            if not match:
-                yield self.no_match(path, PATTERN)
-                continue
-            speaker, _, code, _ = match.groups()
-            if speaker not in GENDERS:
-                yield Skip(path, stem(path), self.name, f"speaker {speaker!r} is not one of the 10 Emo-DB actors")
-            else:
-                yield self.label_code(path, stem(path), speaker, GENDERS[speaker], code, EMOTIONS, kind="letter")
+        return self.scan_names(wav_files(os.path.join(self.root, "wav")), NAME, PATTERN, self._record)
+
+    def _record(self, path, match):
+        speaker, _, code, _ = match.groups()
+        if speaker not in GENDERS:
+            return Skip(path, stem(path), self.name, f"speaker {speaker!r} is not one of the 10 Emo-DB actors")
+        return self.label_code(path, stem(path), speaker, GENDERS[speaker], code, EMOTIONS, kind="letter")

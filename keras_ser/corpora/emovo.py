@@ -4,7 +4,6 @@ Costantini et al., "EMOVO corpus: an Italian emotional speech database",
 LREC 2014. `f1/dis-f1-b1.wav`: emotion, speaker, sentence.
 """
 
-import os
 import re
 
 from keras_ser.corpora.base import CorpusAdapter, stem, wav_files
@@ -25,12 +24,8 @@ class Emovo(CorpusAdapter):
     layout = "<f1..f3|m1..m3>/" + PATTERN
 
     def scan(self):
-        for path in wav_files(self.root):
-            if not SPEAKER_FOLDER.match(os.path.basename(os.path.dirname(path))):
-                continue
-            match = NAME.match(stem(path))
-            if not match:
-                yield self.no_match(path, PATTERN)
-                continue
-            code, speaker = match.group(1).lower(), match.group(2).lower()
-            yield self.label_code(path, stem(path), speaker, speaker[0], code, EMOTIONS)
+        return self.scan_names(wav_files(self.root), NAME, PATTERN, self._record, folder=SPEAKER_FOLDER)
+
+    def _record(self, path, match):
+        code, speaker = match.group(1).lower(), match.group(2).lower()
+        return self.label_code(path, stem(path), speaker, speaker[0], code, EMOTIONS)

@@ -7,6 +7,7 @@ The usual 4-class set merges excited into happy (5531 utterances on the full
 release); other labels are skipped.
 """
 
+import functools
 import glob
 import os
 import re
@@ -48,18 +49,15 @@ class Iemocap(CorpusAdapter):
 
     def scan(self):
         for session in sorted(glob.glob(os.path.join(self.root, "Session*"))):
-            labels = read_labels(session)
-            for path in wav_files(os.path.join(session, "sentences", "wav")):
-                utterance_id = stem(path)
-                match = NAME.match(utterance_id)
-                if not match:
-                    yield self.no_match(path, PATTERN)
-                    continue
-                code = labels.get(utterance_id)
-                if code is None:
-                    yield Skip(path, utterance_id, self.name, "no label in EmoEvaluation")
-                elif code not in EMOTIONS:
-                    yield Skip(path, utterance_id, self.name, f"emotion {code!r} outside the 4-class set")
-                else:
-                    session_id, gender = match.groups()
-                    yield self.label(path, utterance_id, session_id + gender, gender.lower(), EMOTIONS[code])
+            audio = wav_files(os.path.join(session, "sentences", "wav"))
+            yield from self.scan_names(audio, NAME, PATTERN, functools.partial(self._record, read_labels(session)))
+
+    def _record(self, labels, path, match):
+        utterance_id = stem(path)
+        code = labels.get(utterance_id)
+        if code is None:
+            return Skip(path, utterance_id, self.name, "no label in EmoEvaluation")
+        if code not in EMOTIONS:
+            return Skip(path, utterance_id, self.name, f"emotion {code!r} outside the 4-class set")
+        session_id, gender = match.groups()
+        return self.label(path, utterance_id, session_id + gender, gender.lower(), EMOTIONS[code])

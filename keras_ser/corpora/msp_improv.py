@@ -7,6 +7,7 @@ blocks start with a line like
 `UTD-IMPROV-S01A-F01-P-FM01.avi; A; A:3.200000; V:1.800000; D:3.400000; N:4.200000;`.
 """
 
+import functools
 import os
 import re
 
@@ -48,16 +49,13 @@ class MspImprov(CorpusAdapter):
         if labels_path is None:
             raise LayoutError(f"{self.name}: no {LABELS_FILE} under {self.root!r}; expected {self.layout}")
         labels = read_labels(labels_path)
-        for path in audio:
-            match = NAME.match(stem(path))
-            if not match:
-                yield self.no_match(path, PATTERN)
-                continue
-            key, gender, number = match.group(1).upper(), match.group(2).upper(), match.group(3)
-            letter = labels.get(key)
-            if letter is None:
-                yield Skip(path, stem(path), self.name, f"no label in {LABELS_FILE}")
-            elif letter not in EMOTIONS:
-                yield Skip(path, stem(path), self.name, f"consensus {letter!r} is not one of the 4 classes")
-            else:
-                yield self.label(path, stem(path), gender + number, gender.lower(), EMOTIONS[letter])
+        yield from self.scan_names(audio, NAME, PATTERN, functools.partial(self._record, labels))
+
+    def _record(self, labels, path, match):
+        key, gender, number = match.group(1).upper(), match.group(2).upper(), match.group(3)
+        letter = labels.get(key)
+        if letter is None:
+            return Skip(path, stem(path), self.name, f"no label in {LABELS_FILE}")
+        if letter not in EMOTIONS:
+            return Skip(path, stem(path), self.name, f"consensus {letter!r} is not one of the 4 classes")
+        return self.label(path, stem(path), gender + number, gender.lower(), EMOTIONS[letter])

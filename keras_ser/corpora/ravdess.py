@@ -7,7 +7,6 @@ audio-only modality (03) is audio; both speech and song are kept, their ids
 differ in the vocal-channel field.
 """
 
-import os
 import re
 
 from keras_ser.corpora.base import CorpusAdapter, Skip, stem, wav_files
@@ -28,16 +27,11 @@ class Ravdess(CorpusAdapter):
     layout = "Actor_NN/" + PATTERN
 
     def scan(self):
-        for path in wav_files(self.root):
-            if not ACTOR_FOLDER.match(os.path.basename(os.path.dirname(path))):
-                continue
-            match = NAME.match(stem(path))
-            if not match:
-                yield self.no_match(path, PATTERN)
-                continue
-            modality, _, code, _, _, _, actor = match.groups()
-            if modality != AUDIO_ONLY:
-                yield Skip(path, stem(path), self.name, f"modality {modality} is not audio-only ({AUDIO_ONLY})")
-            else:
-                gender = "m" if int(actor) % 2 else "f"
-                yield self.label_code(path, stem(path), actor, gender, code, EMOTIONS)
+        return self.scan_names(wav_files(self.root), NAME, PATTERN, self._record, folder=ACTOR_FOLDER)
+
+    def _record(self, path, match):
+        modality, _, code, _, _, _, actor = match.groups()
+        if modality != AUDIO_ONLY:
+            return Skip(path, stem(path), self.name, f"modality {modality} is not audio-only ({AUDIO_ONLY})")
+        gender = "m" if int(actor) % 2 else "f"
+        return self.label_code(path, stem(path), actor, gender, code, EMOTIONS)

@@ -5,7 +5,6 @@ say "Say the word <word>" in seven emotions:
 `OAF_angry/OAF_back_angry.wav`, `YAF_pleasant_surprised/YAF_back_ps.wav`.
 """
 
-import os
 import re
 
 from keras_ser.corpora.base import CorpusAdapter, stem, wav_files
@@ -25,12 +24,8 @@ class Tess(CorpusAdapter):
     layout = "<OAF|YAF>_<emotion>/" + PATTERN
 
     def scan(self):
-        for path in wav_files(self.root):
-            if not SPEAKER_FOLDER.match(os.path.basename(os.path.dirname(path))):
-                continue
-            match = NAME.match(stem(path))
-            if not match:
-                yield self.no_match(path, PATTERN)
-                continue
-            speaker, code = match.group(1).upper(), match.group(3).lower()
-            yield self.label_code(path, stem(path), speaker, "f", code, EMOTIONS)
+        return self.scan_names(wav_files(self.root), NAME, PATTERN, self._record, folder=SPEAKER_FOLDER)
+
+    def _record(self, path, match):
+        speaker, code = match.group(1).upper(), match.group(3).lower()
+        return self.label_code(path, stem(path), speaker, "f", code, EMOTIONS)
