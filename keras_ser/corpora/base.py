@@ -124,6 +124,13 @@ class CorpusAdapter:
             match = name.match(stem(path))
             yield to_record(path, match) if match else self.no_match(path, pattern)
 
+    def label_file(self, name: str) -> str:
+        """The path of the corpus's label file `name` (searched below the root), or a LayoutError."""
+        path = find_file(self.root, name)
+        if path is None:
+            raise LayoutError(f"{self.name}: no {name} under {self.root!r}; expected {self.layout}")
+        return path
+
     def no_match(self, path: str, pattern: str) -> Skip:
         """The Skip for a .wav inside the layout's audio folders whose name breaks the pattern."""
         return Skip(path, stem(path), self.name, f"name does not match {pattern}")

@@ -10,7 +10,7 @@ import functools
 import os
 import re
 
-from keras_ser.corpora.base import CorpusAdapter, LayoutError, Skip, find_file, stem, wav_files
+from keras_ser.corpora.base import CorpusAdapter, LayoutError, Skip, stem, wav_files
 
 DEMOGRAPHICS_FILE = "VideoDemographics.csv"
 EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
@@ -42,10 +42,7 @@ class CremaD(CorpusAdapter):
         audio = wav_files(os.path.join(self.root, "AudioWAV"))
         if not audio:
             return
-        demographics_path = find_file(self.root, DEMOGRAPHICS_FILE)
-        if demographics_path is None:
-            raise LayoutError(f"{self.name}: no {DEMOGRAPHICS_FILE} under {self.root!r}; expected {self.layout}")
-        genders = read_demographics(demographics_path)
+        genders = read_demographics(self.label_file(DEMOGRAPHICS_FILE))
         yield from self.scan_names(audio, NAME, PATTERN, functools.partial(self._record, genders))
 
     def _record(self, genders, path, match):

@@ -11,7 +11,7 @@ import functools
 import os
 import re
 
-from keras_ser.corpora.base import CorpusAdapter, LayoutError, Skip, find_file, stem, wav_files
+from keras_ser.corpora.base import CorpusAdapter, Skip, stem, wav_files
 
 LABELS_FILE = "Evalution.txt"
 # Consensus letters; O (other) and X (no agreement) have no class.
@@ -45,10 +45,7 @@ class MspImprov(CorpusAdapter):
         audio = wav_files(os.path.join(self.root, "Audio"))
         if not audio:
             return
-        labels_path = find_file(self.root, LABELS_FILE)
-        if labels_path is None:
-            raise LayoutError(f"{self.name}: no {LABELS_FILE} under {self.root!r}; expected {self.layout}")
-        labels = read_labels(labels_path)
+        labels = read_labels(self.label_file(LABELS_FILE))
         yield from self.scan_names(audio, NAME, PATTERN, functools.partial(self._record, labels))
 
     def _record(self, labels, path, match):
