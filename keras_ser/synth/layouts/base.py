@@ -9,7 +9,7 @@ real corpus's on-disk layout so the regular adapters read the result unchanged.
 
 import dataclasses
 import zlib
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, Iterator, List, Mapping, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
@@ -77,6 +77,16 @@ class PlannedUtterance:
         return dict(self.meta)[key]
 
 
+class Take(NamedTuple):
+    """One planned recording before the layout names it."""
+
+    spec: SpeakerSpec
+    emotion: str
+    number: int  # the take's number within its speaker and emotion, from 0
+    text: int  # index into the corpus's text bank
+    index: int  # the take's number within its speaker, from 0
+
+
 class SyntheticCorpus:
     """Base class; subclasses set the class attributes and implement `plan`.
 
@@ -126,6 +136,18 @@ class SyntheticCorpus:
         """A per-speaker permutation of the text bank; the j-th utterance of
         every emotion uses entry j, so texts are balanced across emotions."""
         return derive_rng(seed, self.name, speaker_id, PURPOSE_PLAN).permutation(n_texts)
+
+    def takes(self, scale: str, seed: int, n_texts: int) -> Iterator[Take]:
+        """Every take of `counts(scale)`: speaker by speaker, emotion by
+        emotion in `paper_counts` order, the texts in the speaker's `text_order`."""
+        counts = self.counts(scale)
+        for spec in self.speakers:
+            order = self.text_order(seed, spec.speaker_id, n_texts)
+            index = 0
+            for emotion in self.paper_counts:
+                for j in range(counts[(spec.speaker_id, emotion)]):
+                    yield Take(spec, emotion, j, int(order[j % n_texts]), index)
+                    index += 1
 
     def plan(self, scale: str, seed: int) -> List[PlannedUtterance]:
         raise NotImplementedError

@@ -46,29 +46,18 @@ class Emodb(SyntheticCorpus):
     small_total = 185
 
     def plan(self, scale: str, seed: int) -> List[PlannedUtterance]:
-        counts = self.counts(scale)
         codes = sorted(GERMAN)
-        planned = []
+        # Takes are not always lettered from "a": the kept take of a sentence
+        # may be the second one.
+        first_version = {}
         for spec in self.speakers:
-            order = self.text_order(seed, spec.speaker_id, len(codes))
             rng = derive_rng(seed, self.name, spec.speaker_id, PURPOSE_PLAN, 1)
-            index = 0
-            for emotion, letter in LETTERS.items():
-                # Takes are not always lettered from "a": the kept take of a
-                # sentence may be the second one.
-                first_version = int(rng.integers(2))
-                for j in range(counts[(spec.speaker_id, emotion)]):
-                    text_code = codes[order[j % len(codes)]]
-                    version = VERSIONS[first_version + j // len(codes)]
-                    planned.append(
-                        PlannedUtterance(
-                            rel_path=f"wav/{spec.speaker_id}{text_code}{letter}{version}.wav",
-                            speaker_id=spec.speaker_id,
-                            index=index,
-                            emotion=emotion,
-                            text=GERMAN[text_code],
-                            label=letter,
-                        )
-                    )
-                    index += 1
+            first_version.update({(spec.speaker_id, emotion): int(rng.integers(2)) for emotion in LETTERS})
+        planned = []
+        for take in self.takes(scale, seed, len(codes)):
+            speaker, letter, text_code = take.spec.speaker_id, LETTERS[take.emotion], codes[take.text]
+            version = VERSIONS[first_version[(speaker, take.emotion)] + take.number // len(codes)]
+            planned.append(PlannedUtterance(rel_path=f"wav/{speaker}{text_code}{letter}{version}.wav",
+                                            speaker_id=speaker, index=take.index, emotion=take.emotion,
+                                            text=GERMAN[text_code], label=letter))
         return planned

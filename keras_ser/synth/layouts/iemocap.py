@@ -77,16 +77,13 @@ class Iemocap(SyntheticCorpus):
     small_total = 180
 
     def plan(self, scale: str, seed: int) -> List[PlannedUtterance]:
-        counts = self.counts(scale)
         items: Dict[str, List[tuple]] = {s.speaker_id: [] for s in self.speakers}
-        for speaker_number, spec in enumerate(self.speakers):
-            order = self.text_order(seed, spec.speaker_id, len(ENGLISH))
-            for emotion in self.paper_counts:
-                for j in range(counts[(spec.speaker_id, emotion)]):
-                    code = CODES[emotion]
-                    if emotion == "happy" and (j + speaker_number) % EXCITED_SHARE == EXCITED_SHARE - 1:
-                        code = "exc"
-                    items[spec.speaker_id].append((emotion, code, ENGLISH[order[j % len(ENGLISH)]]))
+        for take in self.takes(scale, seed, len(ENGLISH)):
+            code = CODES[take.emotion]
+            speaker_number = self.speakers.index(take.spec)
+            if take.emotion == "happy" and (take.number + speaker_number) % EXCITED_SHARE == EXCITED_SHARE - 1:
+                code = "exc"
+            items[take.spec.speaker_id].append((take.emotion, code, ENGLISH[take.text]))
         plan_rng = derive_rng(seed, self.name, "", PURPOSE_PLAN)
         total = sum(len(v) for v in items.values())
         n_frustrated = max(1, int(round(FRUSTRATION_SHARE * total)))

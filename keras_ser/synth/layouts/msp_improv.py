@@ -60,16 +60,10 @@ class MspImprov(SyntheticCorpus):
     small_total = 185
 
     def plan(self, scale: str, seed: int) -> List[PlannedUtterance]:
-        counts = self.counts(scale)
         rng = derive_rng(seed, self.name, "", PURPOSE_PLAN)
-        items: Dict[str, List[tuple]] = {}
-        for spec in self.speakers:
-            order = self.text_order(seed, spec.speaker_id, len(ENGLISH))
-            items[spec.speaker_id] = [
-                (emotion, LETTERS[emotion], int(order[j % len(ENGLISH)]))
-                for emotion in self.paper_counts
-                for j in range(counts[(spec.speaker_id, emotion)])
-            ]
+        items: Dict[str, List[tuple]] = {spec.speaker_id: [] for spec in self.speakers}
+        for take in self.takes(scale, seed, len(ENGLISH)):
+            items[take.spec.speaker_id].append((take.emotion, LETTERS[take.emotion], take.text))
         total = sum(len(v) for v in items.values())
         first = int(rng.integers(len(self.speakers)))
         for k in range(max(1, int(round(OTHER_SHARE * total)))):

@@ -42,22 +42,9 @@ class Savee(SyntheticCorpus):
     small_total = 192
 
     def plan(self, scale: str, seed: int) -> List[PlannedUtterance]:
-        counts = self.counts(scale)
-        planned = []
-        for spec in self.speakers:
-            order = self.text_order(seed, spec.speaker_id, len(ENGLISH))
-            index = 0
-            for emotion, code in CODES.items():
-                for j in range(counts[(spec.speaker_id, emotion)]):
-                    planned.append(
-                        PlannedUtterance(
-                            rel_path=f"AudioData/{spec.speaker_id}/{code}{j + 1:02d}.wav",
-                            speaker_id=spec.speaker_id,
-                            index=index,
-                            emotion=emotion,
-                            text=ENGLISH[order[j % len(ENGLISH)]],
-                            label=code,
-                        )
-                    )
-                    index += 1
-        return planned
+        return [
+            PlannedUtterance(rel_path=f"AudioData/{take.spec.speaker_id}/{CODES[take.emotion]}{take.number + 1:02d}.wav",
+                             speaker_id=take.spec.speaker_id, index=take.index, emotion=take.emotion,
+                             text=ENGLISH[take.text], label=CODES[take.emotion])
+            for take in self.takes(scale, seed, len(ENGLISH))
+        ]
