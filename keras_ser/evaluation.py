@@ -7,26 +7,32 @@ accuracy.
 """
 
 import collections
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
 
 
 def collect_predictions(inference_model, dataset, tasks: List[str]) -> Dict[str, np.ndarray]:
-    """Runs the inference model over an evaluation dataset (x, labels, weights)."""
+    """Runs a Keras inference model over an evaluation dataset (x, labels, weights)."""
     import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
     def predict(x):
         return inference_model(x, training=False)
 
+    return predictions_of(predict, dataset, tasks)
+
+
+def predictions_of(predict: Callable, dataset, tasks: List[str]) -> Dict[str, np.ndarray]:
+    """The columns `score` reads, from any `predict` ((batch, 32, 129, 1) -> {task: (batch, 2)}):
+    a Keras model, or an exported model's `segments` signature."""
     columns = collections.defaultdict(list)
     for x, labels, weights in dataset:
         probabilities = predict(x)
         columns["utterance"].append(labels["utterance"].numpy())
         for task in tasks:
-            columns[f"{task}_probability"].append(probabilities[task].numpy())
+            columns[f"{task}_probability"].append(np.asarray(probabilities[task]))
             columns[f"{task}_label"].append(labels[task].numpy())
             columns[f"{task}_weight"].append(weights[task].numpy())
     return {key: np.concatenate(values) for key, values in columns.items()}

@@ -284,12 +284,15 @@ def _parse_list(value, accepted: Sequence[str], option: str) -> List[str]:
 
 
 def export_run(run_dir: str, formats: Iterable[str] = FORMATS, quantize: Iterable[str] = ("none",),
-               out: Optional[str] = None, verbose: bool = False) -> Dict[str, dict]:
+               out: Optional[str] = None, verbose: bool = False, evaluate: Optional[str] = None) -> Dict[str, dict]:
     """Exports the run in `run_dir`; returns {name: {"path", "bytes"}} of what was written.
 
     `formats` and `quantize` are lists or comma-separated strings. A SavedModel
     is always built (TFLite is converted from it); it is kept in the output
-    when "savedmodel" is among `formats`.
+    when "savedmodel" is among `formats`. `evaluate` ("test", "val"): every
+    written model and the Keras model are scored on that split of the run
+    (`evaluate_exports`); each entry then has "scores" as well, and a first
+    entry "keras" (no file) holds the reference scores.
     """
     import shutil
     import tempfile
@@ -328,6 +331,11 @@ def export_run(run_dir: str, formats: Iterable[str] = FORMATS, quantize: Iterabl
     finally:
         if not keep_savedmodel:
             shutil.rmtree(saved_model, ignore_errors=True)
+    if evaluate:
+        if verbose:
+            print(f"scoring the models on the {evaluate} split", file=sys.stderr, flush=True)
+        scores = evaluate_exports(run, written, evaluate)
+        written = {"keras": {"scores": scores["keras"]}, **{k: {**v, "scores": scores[k]} for k, v in written.items()}}
 
     summary = {
         "run": run.root,
@@ -335,10 +343,48 @@ def export_run(run_dir: str, formats: Iterable[str] = FORMATS, quantize: Iterabl
         "classes": {task: list(CLASS_NAMES[task]) for task in run.config.tasks},
         "signatures": list(SIGNATURES),
         "features": dataclasses.asdict(run.config.features),
-        "files": {name: {"path": os.path.relpath(v["path"], out), "bytes": v["bytes"]} for name, v in written.items()},
+        "files": {name: {"path": os.path.relpath(v["path"], out), "bytes": v["bytes"]}
+                  for name, v in written.items() if "path" in v},
     }
+    if evaluate:
+        summary["evaluation"] = {"split": evaluate, "scores": {name: v["scores"] for name, v in written.items()}}
     _write_bytes(os.path.join(out, "export.json"), json.dumps(summary, indent=1).encode("utf-8"))
     return written
+
+
+def evaluate_exports(run, written: Dict[str, dict], split: str = "test") -> Dict[str, dict]:
+    """`keras_ser.evaluation.score` on the run's `split` speakers: {"keras": ..., name: ...}.
+
+    The Keras model is the reference; every written model is scored through
+    its `segments` signature on the same normalised segments, so the
+    difference is the export's (quantization's) alone.
+    """
+    from keras_ser.evaluation import collect_predictions, predictions_of, score
+    from keras_ser.predict import load_model
+
+    if not run.speakers["plan"].get(split):
+        raise ExportError(f"--evaluate: the run has no {split} speakers")
+    dataset = run.split_dataset(split, batch_size=64)
+    tasks = run.config.tasks
+    scores = {"keras": score(collect_predictions(run.network.inference_model, dataset, tasks), tasks)}
+    for name, entry in written.items():
+        scores[name] = score(predictions_of(load_model(entry["path"]).segments, dataset, tasks), tasks)
+    return scores
+
+
+def format_evaluation(written: Dict[str, dict]) -> str:
+    """Average utterance UA per task of each scored model, and its difference to the Keras model."""
+    tasks = [task for task in CLASS_NAMES if task in written["keras"]["scores"]]
+    lines = ["| model | " + " | ".join(f"{task} UA | vs Keras" for task in tasks) + " |",
+             "|---|" + "---:|---:|" * len(tasks)]
+    reference = {task: written["keras"]["scores"][task]["average"]["utterance"]["ua"] for task in tasks}
+    for name, entry in written.items():
+        cells = []
+        for task in tasks:
+            ua = entry["scores"][task]["average"]["utterance"]["ua"]
+            cells += [f"{100 * ua:.2f}", f"{100 * (ua - reference[task]):+.2f}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _folder_size(path: str) -> int:
@@ -352,7 +398,8 @@ def _write_bytes(path: str, data: bytes) -> None:
 def format_sizes(written: Dict[str, dict]) -> str:
     lines = ["| file | size |", "|---|---:|"]
     for name, entry in written.items():
-        lines.append(f"| {os.path.basename(entry['path'])} ({name}) | {entry['bytes'] / 1024:.1f} KiB |")
+        if "path" in entry:
+            lines.append(f"| {os.path.basename(entry['path'])} ({name}) | {entry['bytes'] / 1024:.1f} KiB |")
     return "\n".join(lines)
 
 
@@ -370,17 +417,24 @@ def build_parser() -> argparse.ArgumentParser:
                              "weights), dynamic (int8 weights), int8 (full-integer network, calibrated on the "
                              "run's training data; float inputs/outputs). Default none")
     parser.add_argument("--out", help="output folder (default <run>/export)")
+    parser.add_argument("--evaluate", nargs="?", const="test", choices=("test", "val"),
+                        help="score the Keras model and every exported model on the run's test (default) or "
+                             "validation speakers: utterance UA per task and the export's difference to Keras "
+                             "(also in export.json)")
     return parser
 
 
 def main(argv: Optional[list] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        written = export_run(args.run, args.format, args.quantize, args.out, verbose=True)
+        written = export_run(args.run, args.format, args.quantize, args.out, verbose=True, evaluate=args.evaluate)
     except ExportError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(format_sizes(written))
+    if args.evaluate:
+        print(f"\nUtterance UA (%) on the {args.evaluate} split, average over corpora:\n")
+        print(format_evaluation(written))
     return 0
 
 

@@ -5,8 +5,10 @@ without re-reading the corpora.
 """
 
 import dataclasses
+import functools
 import json
 import os
+from typing import Iterable
 
 import numpy as np
 
@@ -22,6 +24,24 @@ class Run:
     mean: np.ndarray
     std: np.ndarray
     speakers: dict
+
+    @functools.cached_property
+    def prepared(self):
+        """The run's prepared corpora (`pipelines.dataset.PreparedCorpora`)."""
+        from pipelines.dataset import PreparedCorpora
+
+        return PreparedCorpora(self.speakers["prepared"])
+
+    def dataset(self, speakers: Iterable[str], batch_size: int = 256):
+        """Evaluation stream (x, labels, weights) of `speakers`' segments, normalised as in training."""
+        from pipelines.dataset import Vocabulary, make_dataset
+
+        return make_dataset([self.prepared.shard(s) for s in speakers], self.prepared.features,
+                            Vocabulary(**self.vocabulary), self.mean, self.std, batch_size)
+
+    def split_dataset(self, split: str = "test", batch_size: int = 256):
+        """`dataset` of the run's "train", "val" or "test" speakers."""
+        return self.dataset(self.speakers["plan"][split], batch_size)
 
 
 def load_run(run_dir: str, weights: str = "best.weights.h5") -> Run:

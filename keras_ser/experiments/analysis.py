@@ -34,20 +34,13 @@ def analyse_run(run_dir: str, embedding_samples: int, probe_samples: int, seed: 
         return cached
     from keras_ser.evaluation import collect_predictions, utterance_posteriors
     from keras_ser.runs import load_run
-    from pipelines.dataset import PreparedCorpora, Vocabulary, make_dataset
 
     run = load_run(run_dir)
-    prepared = PreparedCorpora(run.speakers["prepared"])
-    plan = run.speakers["plan"]
-    vocabulary = Vocabulary(**run.vocabulary)
+    prepared, plan = run.prepared, run.speakers["plan"]
     rows = {f"{r['corpus']}/{r['utterance_id']}": r for r in prepared.utterances}
 
-    def dataset(speakers):
-        return make_dataset([prepared.shard(s) for s in speakers], features=prepared.features, vocabulary=vocabulary,
-                            mean=run.mean, std=run.std, batch_size=256)
-
     tasks = run.config.tasks
-    segments = collect_predictions(run.network.inference_model, dataset(plan["test"]), tasks)
+    segments = collect_predictions(run.network.inference_model, run.split_dataset("test"), tasks)
     predictions = {}
     for task in tasks:
         keep = segments[f"{task}_weight"] > 0
@@ -58,9 +51,9 @@ def analyse_run(run_dir: str, embedding_samples: int, probe_samples: int, seed: 
 
     probe_train, probe_test = probe_speakers(plan, prepared, seed)
     rng = np.random.default_rng(seed)
-    test_sample = sample_embeddings(run, prepared, dataset, plan["test"], embedding_samples, rng, rows)
-    train_sample = sample_embeddings(run, prepared, dataset, probe_train, probe_samples, rng, rows)
-    probe_sample = sample_embeddings(run, prepared, dataset, probe_test, probe_samples, rng, rows)
+    test_sample = sample_embeddings(run, plan["test"], embedding_samples, rng, rows)
+    train_sample = sample_embeddings(run, probe_train, probe_samples, rng, rows)
+    probe_sample = sample_embeddings(run, probe_test, probe_samples, rng, rows)
     probe = {label: probe_accuracy(train_sample["embedding"], train_sample[label],
                                    probe_sample["embedding"], probe_sample[label])
              for label in PROBE_LABELS}
@@ -92,13 +85,13 @@ def probe_speakers(plan: dict, prepared, seed: int):
     return train_side, test_side
 
 
-def sample_embeddings(run, prepared, dataset, speakers: List[str], count: int, rng, rows) -> Dict[str, np.ndarray]:
+def sample_embeddings(run, speakers: List[str], count: int, rng, rows) -> Dict[str, np.ndarray]:
     """Embeddings of `count` segments drawn uniformly without replacement from the speakers' shards."""
-    total = prepared.count_segments(speakers)
+    total = run.prepared.count_segments(speakers)
     chosen = np.zeros(total, bool)
     chosen[rng.choice(total, size=min(count, total), replace=False)] = True
     embeddings, utterances, start = [], [], 0
-    for x, labels, _ in dataset(speakers) if speakers else []:
+    for x, labels, _ in run.dataset(speakers) if speakers else []:
         mask = chosen[start:start + x.shape[0]]
         if mask.shape[0] < x.shape[0]:  # more records than the manifest counted: never sampled
             mask = np.concatenate([mask, np.zeros(x.shape[0] - mask.shape[0], bool)])

@@ -6,9 +6,9 @@ import os
 import numpy as np
 import pytest
 
-from keras_ser.export import QUANTIZATIONS, main, tflite_ops
+from keras_ser.export import QUANTIZATIONS, evaluate_exports, main, tflite_ops
 from keras_ser.predict import load_model
-from tests.export.helpers import real_segments, scores, split_audio, utterance_ua
+from tests.export.helpers import real_segments, split_audio, utterance_ua
 from tests.helpers import tone
 
 pytestmark = pytest.mark.slow
@@ -90,10 +90,8 @@ def test_waveform_signature_is_the_mean_of_segment_posteriors(exported, run, sec
 
 
 def test_int8_loses_at_most_one_point_of_utterance_ua(exported, run):
-    float_model = load_model(exported["tflite_none"]["path"])
-    int8_model = load_model(exported["tflite_int8"]["path"])
-    float_ua = utterance_ua(scores(float_model.segments, run))
-    int8_ua = utterance_ua(scores(int8_model.segments, run))
+    scores = evaluate_exports(run, {name: exported[name] for name in ("tflite_none", "tflite_int8")})
+    float_ua, int8_ua = utterance_ua(scores["tflite_none"]), utterance_ua(scores["tflite_int8"])
     assert float_ua and set(float_ua) == set(int8_ua)
     # The tiny run has learned something, so the comparison is not between two coin flips.
     assert np.mean(list(float_ua.values())) > 0.5
@@ -124,6 +122,21 @@ def test_cli_exports_a_chosen_variant_to_a_chosen_folder(run_dir, tmp_path, caps
     assert main([run_dir, "--format", "tflite", "--quantize", "dynamic", "--out", str(out)]) == 0
     assert sorted(os.listdir(out)) == ["export.json", "model_dynamic.tflite"]
     assert "model_dynamic.tflite" in capsys.readouterr().out
+
+
+def test_cli_evaluate_scores_every_export_against_keras(run_dir, tmp_path, capsys):
+    out = tmp_path / "scored"
+    assert main([run_dir, "--format", "tflite", "--quantize", "none,dynamic", "--out", str(out), "--evaluate"]) == 0
+    printed = capsys.readouterr().out
+    assert "| model | arousal UA | vs Keras | valence UA | vs Keras |" in printed
+    assert "| keras | " in printed and "| tflite_dynamic | " in printed
+    evaluation = json.load(open(out / "export.json"))["evaluation"]
+    assert evaluation["split"] == "test" and list(evaluation["scores"]) == ["keras", "tflite_none", "tflite_dynamic"]
+    # The Keras reference is the fit's own test evaluation of the run.
+    fitted = json.load(open(os.path.join(run_dir, "results.json")))["test"]
+    assert utterance_ua(evaluation["scores"]["keras"]) == utterance_ua(fitted)
+    # The float file scores what Keras scores.
+    assert utterance_ua(evaluation["scores"]["tflite_none"]) == utterance_ua(fitted)
 
 
 @pytest.mark.parametrize("args, message", [
