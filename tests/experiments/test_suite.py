@@ -24,6 +24,16 @@ def test_gamma_sweep_is_a_config_of_variants():
     assert {s.config.train.seed for s in specs} == {0, 1}
 
 
+def test_lambda_sweep_varies_only_the_center_loss_weight():
+    suite = load_suite("lambda_sweep")
+    assert set(suite.protocols) == {"multi", "cross"}
+    specs = plan_runs(suite, make_groups(suite, ["emodb", "savee"]), "/tmp/x", {}, seeds=1, folds=0, task="both")
+    models = [s.config.model for s in specs]
+    assert sorted({m.lambda_ for m in models if m.loss == "sc"}) == [0.01, 0.1, 0.5, 1.0]
+    assert sum(m.loss == "s" for m in models) == len(specs) // 5
+    assert {(m.preset, m.gamma) for m in models} == {("dann2", 0.3)}
+
+
 def test_cross_sources_follow_the_paper_when_iemocap_is_present():
     assert cross_sources("auto", ["emodb", "iemocap", "msp_improv", "savee"]) == ["iemocap"]
     assert cross_sources("auto", ["emodb", "savee"]) == ["emodb", "savee"]
