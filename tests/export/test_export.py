@@ -99,6 +99,25 @@ def test_int8_loses_at_most_one_point_of_utterance_ua(exported, run):
         assert int8_ua[key] >= float_ua[key] - INT8_UA_LOSS, (key, float_ua[key], int8_ua[key])
 
 
+def _conv_input_types(model_path: str, signature: str):
+    """Input tensor types of the CONV_2D ops of one signature, in graph order."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    with open(model_path, "rb") as f:
+        model = schema.ModelT.InitFromPackedBuf(f.read(), 0)
+    types = {code: name for name, code in vars(schema.TensorType).items() if not name.startswith("_")}
+    subgraph = next(s for s in model.subgraphs if s.name.decode() == signature)
+    return [types[subgraph.tensors[op.inputs[0]].type] for op in subgraph.operators
+            if max(model.operatorCodes[op.opcodeIndex].builtinCode,
+                   model.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode) == schema.BuiltinOperator.CONV_2D]
+
+
+def test_int8_keeps_only_the_first_convolution_float(exported):
+    for signature in ("segments", "waveform"):
+        assert _conv_input_types(exported["tflite_int8"]["path"], signature) == ["FLOAT32", "INT8", "INT8"]
+        assert _conv_input_types(exported["tflite_none"]["path"], signature) == ["FLOAT32"] * 3
+
+
 def test_int8_waveform_signature_agrees_with_float_on_test_audio(exported, run):
     """The in-graph features stay float in the int8 file; a log of int8 magnitudes would flip decisions."""
     from keras_ser.features import load_waveform
