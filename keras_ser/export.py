@@ -7,7 +7,7 @@ Writes into `<run>/export/` (or `--out`):
     model.tflite                 float32 TFLite       (--quantize none)
     model_float16.tflite         float16 weights      (--quantize float16)
     model_dynamic.tflite         int8 weights, float activations (--quantize dynamic)
-    model_int8.tflite            full-integer network (--quantize int8)
+    model_int8.tflite            int8 network, float features and first convolution (--quantize int8)
     export.json                  what was written, sizes, tasks, labels
 
 Two signatures, identical in the SavedModel and every .tflite file:
@@ -24,7 +24,7 @@ very functions the prepare step uses (`keras_ser.features.log_spectrogram_segmen
 and normalises with the run's training statistics, so a device feeds raw audio.
 
 TFLite uses builtin ops only (no Flex/SELECT_TF_OPS); `tflite_ops` lists them.
-int8: full-integer quantization of the network, calibrated on real training
+int8: integer quantization of the network, calibrated on real training
 segments of the run (its prepared TFRecords) and, for the waveform signature,
 on the training utterances' audio, with the int8 builtin op set. The
 in-graph features (STFT, log, normalisation) and the first convolution block
@@ -426,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated: savedmodel, tflite (default both)")
     parser.add_argument("--quantize", default="none",
                         help="comma-separated TFLite variants, one file each: none (float32), float16 (float16 "
-                             "weights), dynamic (int8 weights), int8 (full-integer network, calibrated on the "
+                             "weights), dynamic (int8 weights), int8 (int8 network but the first convolution, calibrated on the "
                              "run's training data; float inputs/outputs). Default none")
     parser.add_argument("--out", help="output folder (default <run>/export)")
     parser.add_argument("--evaluate", nargs="?", const="test", choices=("test", "val"),
