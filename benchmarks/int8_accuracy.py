@@ -26,6 +26,8 @@ import time
 import numpy as np
 
 TASKS = ("arousal", "valence")
+# The bound: int8 loses at most 1 point of UA.
+ONE_POINT = 0.01
 
 
 def find_runs(paths):
@@ -72,8 +74,10 @@ def summarise(rows) -> dict:
         if deltas:
             summary[task] = {"runs": len(deltas), "mean_delta": float(np.mean(deltas)),
                              "min_delta": float(np.min(deltas)), "max_delta": float(np.max(deltas)),
-                             "runs_within_1_point": int(sum(d >= -0.01 for d in deltas)),
+                             "runs_within_1_point": int(sum(d >= -ONE_POINT for d in deltas)),
                              "corpus_min_delta": float(np.min(corpus_deltas))}
+    summary["runs_within_1_point_on_every_task"] = int(sum(
+        all(row[task]["delta"] >= -ONE_POINT for task in TASKS if task in row) for row in rows))
     return summary
 
 
@@ -93,11 +97,15 @@ def main(argv=None) -> int:
         print(f"| {os.path.relpath(run_dir)} | " + " | ".join(cells) + " |", flush=True)
     summary = summarise(rows)
     print()
-    for task, s in summary.items():
+    for task in TASKS:
+        if task not in summary:
+            continue
+        s = summary[task]
         print(f"{task}: int8 - float over {s['runs']} runs: mean {100 * s['mean_delta']:+.2f}, "
               f"min {100 * s['min_delta']:+.2f}, max {100 * s['max_delta']:+.2f} points; "
               f"{s['runs_within_1_point']}/{s['runs']} runs lose at most 1 point; "
               f"worst single corpus {100 * s['corpus_min_delta']:+.2f}")
+    print(f"{summary['runs_within_1_point_on_every_task']}/{len(rows)} runs lose at most 1 point on every task")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"rows": rows, "summary": summary}, f, indent=1)

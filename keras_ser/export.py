@@ -30,7 +30,7 @@ on the training utterances' audio, with the int8 builtin op set. The
 in-graph features (STFT, log, normalisation) and the first convolution block
 stay float32: a log of int8 magnitudes loses the quiet bins, and the first
 convolution sees the normalised spectrogram's whole range (see
-`_quantize_keeping_features_float`).
+`_quantize_keeping_float_nodes`).
 Inputs and outputs stay float32 (quantize/dequantize inside the graph) so the
 signatures and the callers do not change.
 """
@@ -42,7 +42,7 @@ import os
 import re
 import sys
 import warnings
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from keras_ser.io import atomic_write_bytes
@@ -153,14 +153,14 @@ def _convert(saved_model: str, quantize: str, calibration=None) -> bytes:
     try:
         if quantize != "int8":
             return converter.convert()
-        return _quantize_keeping_features_float(converter)
+        return _quantize_keeping_float_nodes(converter)
     except Exception as err:  # the converter raises bare Exception/ConverterError with its MLIR log
         lines = str(err).strip().splitlines()
         details = [line.strip() for line in lines if "ops:" in line]  # e.g. "TF Select ops: StridedSlice"
         raise ExportError(f"TFLite conversion ({quantize}) failed: {'; '.join(details or lines[:1])}") from err
 
 
-def _quantize_keeping_features_float(converter) -> bytes:
+def _quantize_keeping_float_nodes(converter) -> bytes:
     """int8 network, float features and first convolution: calibrate, then quantize with those denylisted.
 
     Left to itself the quantizer gives LOG an int8 input: |STFT| + 1e-6
@@ -171,7 +171,8 @@ def _quantize_keeping_features_float(converter) -> bytes:
     ...). So does the first convolution block (FLOAT_LAYER: 144 weights,
     about 5 % of the network's multiply-adds): over the 24 runs of the paper
     suite, an int8 first convolution cost up to 1.7 points of test UA
-    (23 of 24 runs within 1 point), a float one at most 0.6 (24 of 24).
+    (22 of 24 runs within 1 point on both tasks), a float one at most 0.6
+    (24 of 24; `benchmarks/int8_accuracy.py`).
     The rest of the network, from the first pooling on, is int8. This is the
     mechanism behind tf.lite.experimental.QuantizationDebugger's
     `denylisted_nodes` (calibrate only, then mlir_quantize), called directly.
@@ -245,30 +246,36 @@ def calibration_data(run, segments: int = CALIBRATION_SEGMENTS, utterances: int 
     return generate
 
 
-def tflite_ops(model_path: str) -> Dict[str, List[str]]:
-    """{subgraph (= signature) name: sorted op names} of a .tflite file.
+def tflite_operators(model_path: str) -> Iterator[Tuple[str, str, List[str]]]:
+    """(subgraph (= signature) name, op name, input tensor types) of every operator of a .tflite file, in graph order.
 
     Read from the flatbuffer itself, since the interpreter lists only its
-    first subgraph. A Flex or custom op shows up as "CUSTOM:<name>".
+    first subgraph. A Flex or custom op shows up as "CUSTOM:<name>"; an
+    omitted optional input as None.
     """
     from tensorflow.lite.python import schema_py_generated as schema
 
     with open(model_path, "rb") as f:
         model = schema.ModelT.InitFromPackedBuf(f.read(), 0)
     names = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
-    ops = {}
+    types = {code: name for name, code in vars(schema.TensorType).items() if not name.startswith("_")}
     for index, subgraph in enumerate(model.subgraphs):
-        found = set()
+        signature = subgraph.name.decode() if subgraph.name else f"subgraph{index}"
         for operator in subgraph.operators:
             opcode = model.operatorCodes[operator.opcodeIndex]
             # Codes above 127 live in builtinCode only; deprecatedBuiltinCode caps at 127.
             code = max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
-            if code == schema.BuiltinOperator.CUSTOM:
-                found.add(f"CUSTOM:{opcode.customCode.decode()}")
-            else:
-                found.add(names[code])
-        ops[subgraph.name.decode() if subgraph.name else f"subgraph{index}"] = sorted(found)
-    return ops
+            name = f"CUSTOM:{opcode.customCode.decode()}" if code == schema.BuiltinOperator.CUSTOM else names[code]
+            inputs = [types[subgraph.tensors[i].type] if i >= 0 else None for i in operator.inputs]
+            yield signature, name, inputs
+
+
+def tflite_ops(model_path: str) -> Dict[str, List[str]]:
+    """{subgraph (= signature) name: sorted op names} of a .tflite file (see `tflite_operators`)."""
+    ops: Dict[str, set] = {}
+    for signature, name, _ in tflite_operators(model_path):
+        ops.setdefault(signature, set()).add(name)
+    return {signature: sorted(names) for signature, names in ops.items()}
 
 
 def make_interpreter(model_path: str, num_threads: Optional[int] = None):

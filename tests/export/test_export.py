@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from keras_ser.export import QUANTIZATIONS, evaluate_exports, main, tflite_ops
+from keras_ser.export import QUANTIZATIONS, evaluate_exports, main, tflite_operators, tflite_ops
 from keras_ser.predict import load_model
 from tests.export.helpers import real_segments, split_audio, utterance_ua
 from tests.helpers import tone
@@ -101,15 +101,7 @@ def test_int8_loses_at_most_one_point_of_utterance_ua(exported, run):
 
 def _conv_input_types(model_path: str, signature: str):
     """Input tensor types of the CONV_2D ops of one signature, in graph order."""
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    with open(model_path, "rb") as f:
-        model = schema.ModelT.InitFromPackedBuf(f.read(), 0)
-    types = {code: name for name, code in vars(schema.TensorType).items() if not name.startswith("_")}
-    subgraph = next(s for s in model.subgraphs if s.name.decode() == signature)
-    return [types[subgraph.tensors[op.inputs[0]].type] for op in subgraph.operators
-            if max(model.operatorCodes[op.opcodeIndex].builtinCode,
-                   model.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode) == schema.BuiltinOperator.CONV_2D]
+    return [inputs[0] for name, op, inputs in tflite_operators(model_path) if name == signature and op == "CONV_2D"]
 
 
 def test_int8_keeps_only_the_first_convolution_float(exported):
