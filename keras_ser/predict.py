@@ -5,7 +5,8 @@
 
 Any WAV/FLAC/AIFF, any sample rate and channel count: files are read and
 resampled to mono 16 kHz exactly like the training data
-(`keras_ser.features.load_waveform`); the model's `waveform` signature does
+(`keras_ser.audio.load_waveform`, soundfile: no TensorFlow is imported for a
+.tflite model); the model's `waveform` signature does
 segmentation, spectrogram and normalisation in its graph and returns the mean
 of the segment posteriors.
 
@@ -100,7 +101,7 @@ def predict_file(model, path: str, features: FeatureConfig = FeatureConfig()) ->
 
     An unreadable file gives {"file", "ok": False, "error": reason} instead of raising.
     """
-    from keras_ser.features import AudioError, load_waveform
+    from keras_ser.audio import AudioError, load_waveform
 
     try:
         waveform, seconds = load_waveform(path, features)

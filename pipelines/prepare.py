@@ -46,51 +46,124 @@ def shard_stem(out_dir: str, speaker: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# One shard (runs in a worker process)
-
-_WORKER_FEATURES = None
+# Decoding (worker processes: soundfile + scipy, no TensorFlow)
 
 
-def _init_worker(feature_values: dict) -> None:
-    """Each worker runs TF on one thread: the pool, not TF, spreads the cores."""
-    global _WORKER_FEATURES
-    import tensorflow as tf
+def decode_file(path: str, sample_rate: int, min_duration: float, reader=None):
+    """One file -> (waveform or None, seconds, reason). Never raises.
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    _WORKER_FEATURES = _spectrogram_fn(FeatureConfig(**feature_values))
+    `reader(path, sample_rate, min_duration)` returns (waveform, seconds) or
+    raises AudioError; None means keras_ser.audio. Any other exception (a
+    decoder bug, a library error) is recorded as the file's skip reason too:
+    one file never ends a run.
+    """
+    from keras_ser.audio import AudioError, read_audio, to_model_rate
+
+    try:
+        if reader is not None:
+            waveform, seconds = reader(path, sample_rate, min_duration)
+        else:
+            samples, rate = read_audio(path)
+            waveform, seconds = to_model_rate(samples, rate, sample_rate, min_duration), samples.shape[0] / rate
+    except AudioError as err:
+        return None, 0.0, str(err)
+    except Exception as err:  # noqa: BLE001 - recorded as the skip reason, never swallowed
+        text = " ".join(str(err).split())
+        return None, 0.0, f"decoder error ({type(err).__name__}): {text}"
+    return np.asarray(waveform, np.float32), float(seconds), ""
 
 
-def _spectrogram_fn(config: FeatureConfig):
+def _decode_job(job):
+    return decode_file(*job)
+
+
+DIED = "decoding process died (the decoder crashed on this file)"
+
+
+class DecodePool:
+    """Decodes files in worker processes and yields results in submission order.
+
+    Workers import no TensorFlow (start-up is a fraction of a second). A worker
+    that dies (a crash inside a native decoder) breaks the pool: the files in
+    flight are then retried one at a time in a fresh single-worker pool, the
+    one that kills its worker again is skipped with `DIED`, and decoding goes
+    on with a new pool.
+    """
+
+    def __init__(self, workers: int, window: int = 32):
+        self.workers, self.window = max(1, workers), window
+
+    def _executor(self, workers):
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def map(self, jobs):
+        from concurrent.futures.process import BrokenProcessPool
+
+        jobs = list(jobs)
+        executor, pending, position = self._executor(self.workers), collections.deque(), 0
+        try:
+            while position < len(jobs) or pending:
+                while position < len(jobs) and len(pending) < self.window * self.workers:
+                    pending.append((position, executor.submit(_decode_job, jobs[position])))
+                    position += 1
+                index, future = pending[0]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    executor.shutdown(cancel_futures=True)
+                    for retry_index, _ in list(pending):
+                        yield retry_index, self._isolated(jobs[retry_index])
+                    pending.clear()
+                    executor = self._executor(self.workers)
+                    continue
+                pending.popleft()
+                yield index, result
+        finally:
+            executor.shutdown(cancel_futures=True)
+
+    def _isolated(self, job):
+        from concurrent.futures.process import BrokenProcessPool
+
+        with self._executor(1) as executor:
+            try:
+                return executor.submit(_decode_job, job).result()
+            except BrokenProcessPool:
+                return None, 0.0, DIED
+
+
+# ---------------------------------------------------------------------------
+# Shards (the parent process: one TensorFlow, features computed in the graph
+# the exported model also runs)
+
+
+def spectrogram_fn(config: FeatureConfig):
     import tensorflow as tf
 
     from keras_ser.features import log_spectrogram_segments
 
-    compute = tf.function(
+    return tf.function(
         lambda waveform: log_spectrogram_segments(waveform, config),
         input_signature=[tf.TensorSpec([None], tf.float32)],
     )
-    return config, compute
 
 
-def write_shard(stem: str, utterances: List[dict], fingerprint: str, features=None) -> dict:
-    """Decodes, segments and writes one speaker's utterances; returns the receipt."""
+def write_shard(stem: str, utterances: List[dict], decoded: List[tuple], fingerprint: str,
+                config: FeatureConfig, compute) -> dict:
+    """Writes one speaker's decoded utterances as a shard; returns the receipt."""
     import tensorflow as tf
 
-    from keras_ser.features import AudioError, load_waveform
     from pipelines.records import serialize_segment
 
-    config, compute = features or _WORKER_FEATURES
     os.makedirs(os.path.dirname(stem), exist_ok=True)
     results, total = [], np.zeros((2, config.num_bins), np.float64)
     frames = 0
     tmp = f"{stem}.tfrecord.tmp{os.getpid()}"
     with tf.io.TFRecordWriter(tmp) as writer:
-        for utt in utterances:
-            try:
-                waveform, seconds = load_waveform(utt["path"], config)
-            except AudioError as err:
-                results.append({"utterance_id": utt["utterance_id"], "status": "skipped", "reason": str(err),
+        for utt, (waveform, seconds, reason) in zip(utterances, decoded):
+            if waveform is None:
+                results.append({"utterance_id": utt["utterance_id"], "status": "skipped", "reason": reason,
                                 "n_segments": 0, "seconds": 0.0})
                 continue
             spectrograms = compute(waveform).numpy()
@@ -105,10 +178,6 @@ def write_shard(stem: str, utterances: List[dict], fingerprint: str, features=No
                "sum": total[0].tolist(), "sum_squares": total[1].tolist()}
     atomic_write_text(f"{stem}.json", json.dumps(receipt))
     return receipt
-
-
-def _write_shard_job(job):
-    return job[0], write_shard(*job)
 
 
 def _fingerprint(utterances: List[dict], config: FeatureConfig) -> str:
@@ -152,8 +221,14 @@ def prepare(
     data: DataConfig = DataConfig(),
     workers: Optional[int] = None,
     verbose: bool = True,
+    reader=None,
 ) -> dict:
-    """Runs adapters, writes missing shards, then manifest, splits and summary."""
+    """Runs adapters, writes missing shards, then manifest, splits and summary.
+
+    `workers`: decoding processes (default: one per core; 0 decodes in this
+    process). `reader`: a picklable replacement for the decoder (see
+    `decode_file`), for tests and custom front ends.
+    """
     from keras_ser.corpora import Skip, get_adapter
     from keras_ser.corpora.emotion_map import load_emotion_map
     from pipelines.splits import corpus_splits
@@ -182,7 +257,7 @@ def prepare(
             jobs.append((stem, utts, fingerprint))
         else:
             receipts[stem] = receipt
-    _run_jobs(jobs, features, workers, receipts, verbose)
+    _run_jobs(jobs, features, workers, receipts, verbose, reader)
 
     split = corpus_splits(
         {corpus: [(u[0]["speaker"], u[0]["gender"]) for s, u in utterances.items() if u[0]["corpus"] == corpus]
@@ -226,30 +301,25 @@ def _remove_stale_temporaries(out_dir: str) -> None:
         os.remove(path)
 
 
-def _run_jobs(jobs, features: FeatureConfig, workers, receipts: dict, verbose: bool) -> None:
+def _run_jobs(jobs, features: FeatureConfig, workers, receipts: dict, verbose: bool, reader=None) -> None:
+    """Decodes every file of the missing shards in worker processes, writes the shards here."""
     if not jobs:
         return
     import keras
 
-    workers = min(len(jobs), workers or os.cpu_count() or 1)
-    bar = keras.utils.Progbar(sum(len(j[1]) for j in jobs), unit_name="utterance") if verbose else None
-    # Longest speakers first so the pool's tail stays short.
-    jobs = sorted(jobs, key=lambda j: -len(j[1]))
-    if workers == 1:
-        local = _spectrogram_fn(features)
-        results = (_write_shard_job((*job, local)) for job in jobs)
-        _collect(results, receipts, bar)
-        return
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_init_worker, initargs=(dataclasses.asdict(features),)) as pool:
-        _collect(pool.imap_unordered(_write_shard_job, jobs), receipts, bar)
-
-
-def _collect(results, receipts: dict, bar) -> None:
-    for stem, receipt in results:
-        receipts[stem] = receipt
+    total = sum(len(j[1]) for j in jobs)
+    bar = keras.utils.Progbar(total, unit_name="utterance") if verbose else None
+    compute = spectrogram_fn(features)
+    files = [(utt["path"], features.sample_rate, features.min_duration, reader) for _, utts, _ in jobs for utt in utts]
+    if workers == 0:  # in this process (debugging; a crashing decoder ends the run)
+        decoded = enumerate(decode_file(*job) for job in files)
+    else:
+        decoded = DecodePool(min(total, workers or os.cpu_count() or 1)).map(files)
+    for stem, utts, fingerprint in jobs:
+        results = [next(decoded)[1] for _ in utts]
+        receipts[stem] = write_shard(stem, utts, results, fingerprint, features, compute)
         if bar is not None:
-            bar.add(len(receipt["utterances"]))
+            bar.add(len(utts))
 
 
 def normalisation_stats(receipts: List[dict]):
@@ -334,7 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a corpus and its root folder (repeatable); names: see keras_ser.corpora")
     parser.add_argument("--data", help="YAML with a `corpora:` mapping of NAME: ROOT (e.g. the synthetic data.yaml)")
     parser.add_argument("--out", required=True, help="output folder for shards, manifest and summary")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="decoding worker processes (default: one per core; 0: decode in the main process)")
     parser.add_argument("--test-fraction", type=float, default=DataConfig.test_fraction,
                         help="share of each corpus's speakers held out for testing (default 0.2)")
     parser.add_argument("--split-seed", type=int, default=DataConfig.split_seed, help="seed of the speaker split")

@@ -37,10 +37,15 @@ def _aiff(path, signal, rate):
 
 
 def _flac(path, signal, rate):
-    import tensorflow_io as tfio
+    import soundfile
 
-    encoded = tfio.audio.encode_flac(np.round(signal * 32767).astype("int16")[:, None], rate=rate)
-    open(path, "wb").write(encoded.numpy())
+    soundfile.write(path, signal, rate, format="FLAC", subtype="PCM_16")
+
+
+def _ogg(path, signal, rate):
+    import soundfile
+
+    soundfile.write(path, signal, rate, format="OGG", subtype="VORBIS")
 
 
 def _wav(dtype, channels=1, rate=16000, seconds=1.0, transform=None):
@@ -79,16 +84,38 @@ GOOD = {  # name -> writer; every one must decode
     "ten_minutes": _wav("int16", seconds=600.0),
     "aiff_named_wav": lambda path, signal, rate: _aiff(path, signal, 16000),
     "flac_named_wav": lambda path, signal, rate: _flac(path, signal, 16000),
+    "ogg_named_wav": lambda path, signal, rate: _ogg(path, signal, 16000),
 }
 BAD = {  # name -> (writer, expected reason)
     "empty": (_bytes(b""), "empty file"),
-    "truncated_header": (_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00"), "truncated WAV header"),
-    "random_bytes": (_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8))), "not a WAV"),
+    "truncated_header": (_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00"), "undecodable audio"),
+    "random_bytes": (_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8))),
+                     "undecodable audio: Error opening"),
     "fifty_ms": (_wav("int16", seconds=0.05), "too short"),
     "silence": (_wav("int16", transform=np.zeros_like), "digital silence"),
     "nan": (_wav("float32", transform=_nan), "non-finite"),
     "inf": (_wav("float32", transform=lambda s: np.where(np.arange(s.size) == 5, np.inf, s)), "non-finite"),
+    # good audio on disk; the injected reader fails on it inside the worker process
+    "raises_in_decoder": (_wav("int16"), "decoder error (RuntimeError): injected decoder failure"),
+    "kills_its_worker": (_wav("int16"), "decoding process died"),
 }
+
+
+def faulty_reader(path, sample_rate, min_duration):
+    """The shipped decoder, except that it raises or kills its process on marked files (by utterance id)."""
+    from keras_ser.audio import load_waveform
+
+    name = os.path.basename(path)
+    if name in FAULTS.get("raises", ()):
+        raise RuntimeError("injected decoder failure")
+    if name in FAULTS.get("kills", ()):
+        os.kill(os.getpid(), 9)
+    waveform, seconds = load_waveform(path)
+    return waveform, seconds
+
+
+# Read by faulty_reader in the spawned workers: set through the environment.
+FAULTS = {key: set(os.environ.get(f"KERAS_SER_TEST_{key.upper()}", "").split(",")) - {""} for key in ("raises", "kills")}
 
 
 def _build(root, names_good, names_bad, unlabelled=()):
@@ -116,10 +143,12 @@ def _manifest(out):
 
 
 @pytest.mark.slow
-def test_broken_files_are_skipped_with_reasons_and_good_ones_unchanged(tmp_path):
+def test_broken_files_are_skipped_with_reasons_and_good_ones_unchanged(tmp_path, monkeypatch):
     ids = _build(str(tmp_path / "mixed"), GOOD, BAD, unlabelled=["no_label_entry"])
+    monkeypatch.setenv("KERAS_SER_TEST_RAISES", ids["raises_in_decoder"] + ".wav")
+    monkeypatch.setenv("KERAS_SER_TEST_KILLS", ids["kills_its_worker"] + ".wav")
     rows = _manifest_after(prepare({"iemocap": str(tmp_path / "mixed")}, str(tmp_path / "out_mixed"),
-                                   workers=2, verbose=False), tmp_path / "out_mixed")
+                                   workers=2, verbose=False, reader=faulty_reader), tmp_path / "out_mixed")
     for name in GOOD:
         assert rows[ids[name]]["status"] == "ok", (name, rows[ids[name]]["reason"])
     assert float(rows[ids["ten_minutes"]]["seconds"]) == pytest.approx(600.0)
@@ -131,7 +160,7 @@ def test_broken_files_are_skipped_with_reasons_and_good_ones_unchanged(tmp_path)
     assert "label" in rows[ids["no_label_entry"]]["reason"].lower()
 
     _build(str(tmp_path / "clean"), GOOD, ())
-    prepare({"iemocap": str(tmp_path / "clean")}, str(tmp_path / "out_clean"), workers=2, verbose=False)
+    prepare({"iemocap": str(tmp_path / "clean")}, str(tmp_path / "out_clean"), workers=0, verbose=False)
     clean = sorted(glob.glob(str(tmp_path / "out_clean" / "shards" / "*" / "*.tfrecord")))
     mixed = sorted(glob.glob(str(tmp_path / "out_mixed" / "shards" / "*" / "*.tfrecord")))
     assert [os.path.basename(p) for p in clean] == [os.path.basename(p) for p in mixed]
@@ -145,15 +174,14 @@ def _manifest_after(summary, out):
     return _manifest(str(out))
 
 
-def test_unreadable_file_is_skipped(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("running as root: file permissions cannot make a file unreadable")
-    ids = _build(str(tmp_path / "c"), ["int16", "float32"], ())
-    path = glob.glob(str(tmp_path / "c" / "Session1" / "sentences" / "wav" / "*" / f"{ids['int16']}.wav"))[0]
-    os.chmod(path, 0)
-    try:
-        prepare({"iemocap": str(tmp_path / "c")}, str(tmp_path / "out"), workers=1, verbose=False)
-        row = _manifest(str(tmp_path / "out"))[ids["int16"]]
-        assert row["status"] == "skipped" and "unreadable" in row["reason"]
-    finally:
-        os.chmod(path, 0o644)
+def test_unreadable_paths_are_skipped_even_as_root(tmp_path):
+    """A dangling symlink is unreadable whoever runs the test (a folder named like a WAV: tests/test_audio.py)."""
+    ids = _build(str(tmp_path / "c"), ["int16", "float32", "uint8"], ())
+    folder = os.path.join(str(tmp_path), "c", "Session1", "sentences", "wav", "Ses01F_impro01")
+    dangling = os.path.join(folder, f"{ids['int16']}.wav")
+    os.remove(dangling)
+    os.symlink(os.path.join(str(tmp_path), "nowhere.wav"), dangling)
+    prepare({"iemocap": str(tmp_path / "c")}, str(tmp_path / "out"), workers=1, verbose=False)
+    rows = _manifest(str(tmp_path / "out"))
+    assert rows[ids["int16"]]["status"] == "skipped" and "unreadable file: No such file" in rows[ids["int16"]]["reason"]
+    assert rows[ids["float32"]]["status"] == "ok" and rows[ids["uint8"]]["status"] == "ok"
