@@ -106,6 +106,19 @@ class ModelConfig:
     # eq. (6): L_E = lambda * softmax + (1 - lambda) * center.
     lambda_: float = 0.5
     center_alpha: float = 0.5
+    # "bounded": each task's embedding is L2-normalised, classified by a
+    # cosine classifier at scale `cosine_scale` and pulled to unit-norm
+    # centers, so neither term of eq. (6) falls by shrinking the embedding.
+    # "unbounded": linear classifier and center loss on the raw embedding
+    # (eq. 4 as printed), whose minimum is approached by shrinking the
+    # embedding towards zero while the classifier grows.
+    center_form: str = "bounded"
+    # Units of each task's linear projection of the shared embedding, the
+    # space its classifier and center loss act on; 0 = the shared embedding.
+    task_dim: int = 32
+    # NormFace scale s of the cosine logits (2 classes: logit gap up to 2 s).
+    cosine_scale: float = 10.0
+    learn_scale: bool = False
 
 
 @dataclasses.dataclass
@@ -148,6 +161,7 @@ class FitConfig:
         _check_choice("task", self.task, ("arousal", "valence", "both"))
         _check_choice("model.preset", self.model.preset, tuple(DOMAIN_PRESETS))
         _check_choice("model.loss", self.model.loss, ("s", "sc"))
+        _check_choice("model.center_form", self.model.center_form, ("bounded", "unbounded"))
         _check_choice("model.gamma_schedule", self.model.gamma_schedule, ("constant", "ganin"))
         _check_choice("train.optimizer", self.train.optimizer, ("adadelta", "adam", "sgd"))
         _check_choice("train.strategy", self.train.strategy, ("auto", "default", "mirrored", "multi_worker"))
@@ -157,6 +171,8 @@ class FitConfig:
         _check_range("model.lambda_", self.model.lambda_, 0.0, 1.0)
         _check_range("model.gamma", self.model.gamma, 0.0, None)
         _check_range("model.center_alpha", self.model.center_alpha, 0.0, 1.0)
+        _check_range("model.task_dim", self.model.task_dim, 0, None)
+        _check_range("model.cosine_scale", self.model.cosine_scale, 1e-3, None)
         _check_range("model.dropout", self.model.dropout, 0.0, 0.95)
         _check_range("data.test_fraction", self.data.test_fraction, 0.0, 0.9)
         _check_range("data.val_fraction", self.data.val_fraction, 0.0, 0.9)

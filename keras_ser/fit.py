@@ -146,6 +146,8 @@ def evaluate_run(config: FitConfig, run: TrainedRun, verbose: bool = True) -> di
         "tasks": config.tasks,
         "test": test,
         "best_val_ua": float(trainer.best_ua.numpy()),
+        # Per task: the epoch whose task layers were kept and their validation UA.
+        "task_selection": trainer.task_selection,
         "epochs_run": len(run.history),
         "replicas": run.strategy.num_replicas_in_sync,
         "wall_seconds": round(time.time() - run.started, 1),
@@ -196,6 +198,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gamma-schedule", choices=["constant", "ganin"], help="constant gamma or Ganin's ramp")
     parser.add_argument("--lambda", dest="lambda_", type=float, help="softmax weight in eq. (6) (default 0.5)")
     parser.add_argument("--alpha", type=float, help="center-loss center learning rate (default 0.5)")
+    parser.add_argument("--center-form", choices=["bounded", "unbounded"],
+                        help="bounded (default): unit-norm task embeddings, cosine classifier, unit centers; "
+                             "unbounded: linear classifier and center loss on the raw embedding")
     parser.add_argument("--epochs", type=int, help="maximum epochs")
     parser.add_argument("--batch-size", type=int, help="global batch size (default 128)")
     parser.add_argument("--seed", type=int, help="random seed (same seed, same metrics)")
@@ -235,6 +240,7 @@ def overrides_from_args(args) -> dict:
     put("model.gamma_schedule", args.gamma_schedule)
     put("model.lambda", args.lambda_)
     put("model.center_alpha", args.alpha)
+    put("model.center_form", args.center_form)
     put("train.epochs", args.epochs)
     put("train.batch_size", args.batch_size)
     put("train.seed", args.seed)

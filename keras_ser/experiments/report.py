@@ -108,10 +108,20 @@ def load_paper_reference(path: Optional[str]) -> dict:
 
 
 def paper_rows(reference: dict, corpora: List[str], group_key: str, task: str) -> Dict[str, Dict[str, float]]:
-    """system -> column -> UA (%) from the reference, when it applies to these corpora."""
-    if not reference or sorted(reference.get("corpora", [])) != sorted(corpora):
+    """system -> column -> UA (%) from the reference, when it applies to these corpora.
+
+    With exactly the paper's corpora every column is shown; with some of them
+    only the shared corpora's columns (the paper's average is over others).
+    """
+    paper_corpora = reference.get("corpora", []) if reference else []
+    shared = set(paper_corpora) & set(corpora)
+    if not shared:
         return {}
-    return (reference["tables"].get(group_key) or {}).get(task) or {}
+    rows = (reference["tables"].get(group_key) or {}).get(task) or {}
+    if sorted(paper_corpora) == sorted(corpora):
+        return rows
+    return {system: {c: v for c, v in cells.items() if c in shared} for system, cells in rows.items()
+            if any(cells.get(c) is not None for c in shared)}
 
 
 def _cell(cell: dict) -> str:
@@ -143,6 +153,10 @@ def render_markdown(report: dict, reference: dict) -> str:
     if reference and not report["paper_reference_used"]:
         lines += [f"Paper numbers ({reference.get('source', 'paper_reference.yaml')}) not shown: they are for the "
                   f"corpora {', '.join(reference.get('corpora', []))}.", ""]
+    if reference and report["paper_reference_used"] and sorted(reference.get("corpora", [])) != sorted(data["corpora"]):
+        lines += [f"Rows marked [paper] ({reference.get('source', 'paper_reference.yaml')}) show only the corpora "
+                  f"these runs share with the paper ({', '.join(sorted(set(reference['corpora']) & set(data['corpora'])))}); "
+                  "the paper's average is over its own corpora and is left out.", ""]
     if reference and report["paper_reference_used"] and data["synthetic"]:
         lines += ["Note: rows marked [paper] are the paper's results on the real corpora; these runs use the "
                   "synthetic stand-ins of the same names.", ""]

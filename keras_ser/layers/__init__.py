@@ -1,4 +1,5 @@
 from keras_ser.layers.center_loss import CenterLoss
+from keras_ser.layers.cosine_classifier import CosineClassifier, UnitNormalization
 from keras_ser.layers.gradient_reversal import GradientReversal, ganin_coefficient
 
-__all__ = ["CenterLoss", "GradientReversal", "ganin_coefficient"]
+__all__ = ["CenterLoss", "CosineClassifier", "GradientReversal", "UnitNormalization", "ganin_coefficient"]

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from keras_ser.layers.cosine_classifier import unit_rows
+
 
 @keras.saving.register_keras_serializable(package="keras_ser")
 class CenterLoss(keras.layers.Layer):
@@ -15,9 +17,16 @@ class CenterLoss(keras.layers.Layer):
     across replicas first, so every replica applies the update that one
     replica would compute from the whole global batch.
 
+    With `unit_centers` the embeddings are expected on the unit sphere and
+    every updated center is projected back onto it (c_j <- c_j / ||c_j||):
+    the distance is then bounded by 4 and cannot be lowered by shrinking the
+    embedding, and it equals 2 - 2 cos(x_i, c_{y_i}). A center no sample has
+    reached yet stays at zero.
+
     Args:
         num_classes: number of emotion classes.
         alpha: center learning rate in [0, 1] (default 0.5).
+        unit_centers: renormalise the centers after each update (default False).
         **kwargs: standard layer arguments.
 
     Call arguments:
@@ -31,21 +40,23 @@ class CenterLoss(keras.layers.Layer):
 
     Example:
     ```python
-    center_loss = CenterLoss(num_classes=2, alpha=0.5)
+    center_loss = CenterLoss(num_classes=2, alpha=0.5, unit_centers=True)
     distances = center_loss([embeddings, labels, weights], training=True)
     ```
 
     Reference:
         Wen et al., "A Discriminative Feature Learning Approach for Deep Face Recognition",
-        ECCV 2016; Gao et al., ICASSP 2022, eq. (4)-(5).
+        ECCV 2016; Gao et al., ICASSP 2022, eq. (4)-(5); unit centers after Wang et al.,
+        "NormFace", ACM MM 2017.
     """
 
-    def __init__(self, num_classes, alpha=0.5, **kwargs):
+    def __init__(self, num_classes, alpha=0.5, unit_centers=False, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"CenterLoss: alpha must be in [0, 1], got {alpha}")
         self.num_classes = int(num_classes)
         self.alpha = float(alpha)
+        self.unit_centers = bool(unit_centers)
 
     def build(self, input_shape):
         dim = input_shape[0][-1]
@@ -79,12 +90,15 @@ class CenterLoss(keras.layers.Layer):
             sums, counts = replica.all_reduce(tf.distribute.ReduceOp.SUM, [sums, counts])
         # eq. (5): sum_i (c_j - x_i) = n_j c_j - sum_i x_i
         delta = (counts * centers - sums) / (1.0 + counts)
-        return self.centers.assign(centers - self.alpha * delta)
+        updated = centers - self.alpha * delta
+        if self.unit_centers:
+            updated = unit_rows(updated)
+        return self.centers.assign(updated)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0],)
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_classes": self.num_classes, "alpha": self.alpha})
+        config.update({"num_classes": self.num_classes, "alpha": self.alpha, "unit_centers": self.unit_centers})
         return config

@@ -1,3 +1,3 @@
-from keras_ser.models.cnn_blstm import EmotionNetwork, build_network
+from keras_ser.models.cnn_blstm import EmotionNetwork, build_network, task_layers
 
-__all__ = ["EmotionNetwork", "build_network"]
+__all__ = ["EmotionNetwork", "build_network", "task_layers"]

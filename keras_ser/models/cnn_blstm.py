@@ -3,9 +3,15 @@
     spectrogram (32, 129, 1)
       -> [Conv2D 3x3 -> BatchNorm -> ReLU -> MaxPool (mostly over frequency)] x 3
       -> (16 time steps, 8 x 48 features) -> BLSTM(64) -> Dense(64, relu) = embedding
-    embedding -> Dense(2) per emotion task (arousal, valence)          [L_E, eq. (6)]
-    embedding -> CenterLoss per emotion task (training model only)     [eq. (4)-(5)]
+    embedding -> per task: Dense(32) projection -> L2 normalisation = task embedding
+    task embedding -> CosineClassifier(2, scale s)                    [L_E, eq. (6)]
+    task embedding -> CenterLoss, unit centers (training model only)  [eq. (4)-(5)]
     embedding -> GradientReversal(gamma) -> Dense(64) -> Dense(n) per domain head   [L_D]
+
+With `center_form: unbounded` the task embedding is the raw projection, the
+classifier a Dense(2) and the centers unconstrained (eq. 4 as printed).
+Each task's layers (`<task>_projection`, `<task>`, `<task>_center`) act on
+that task alone; `task_layers` names them.
 
 Two functional models share these layers: `training_model` (spectrogram and
 emotion labels/weights in; logits and center distances out) and
@@ -20,7 +26,7 @@ from typing import Dict, List
 import keras
 
 from keras_ser.config import FeatureConfig, ModelConfig
-from keras_ser.layers import CenterLoss, GradientReversal
+from keras_ser.layers import CenterLoss, CosineClassifier, GradientReversal, UnitNormalization
 
 
 @dataclasses.dataclass
@@ -64,20 +70,30 @@ def build_network(
     extractor = build_feature_extractor(config, features)
     spectrogram = keras.Input(features.shape, name="spectrogram")
     embedding = extractor(spectrogram)
-    emotion_layers = {task: keras.layers.Dense(2, name=task) for task in tasks}
-    logits = {task: layer(embedding) for task, layer in emotion_layers.items()}
+    bounded = config.center_form == "bounded"
+    task_embeddings = {}
+    for task in tasks:
+        projected = keras.layers.Dense(config.task_dim, name=f"{task}_projection")(embedding) if config.task_dim else embedding
+        task_embeddings[task] = UnitNormalization(name=f"{task}_unit")(projected) if bounded else projected
+    if bounded:
+        emotion_layers = {task: CosineClassifier(2, scale=config.cosine_scale, learn_scale=config.learn_scale, name=task)
+                          for task in tasks}
+    else:
+        emotion_layers = {task: keras.layers.Dense(2, name=task) for task in tasks}
+    logits = {task: layer(task_embeddings[task]) for task, layer in emotion_layers.items()}
 
     inputs = {"spectrogram": spectrogram}
     outputs = dict(logits)
     outputs["embedding"] = embedding
+    outputs.update({f"{task}_embedding": task_embeddings[task] for task in tasks})
     center_losses = {}
     if config.loss == "sc":
         for task in tasks:
             labels = keras.Input((), dtype="int32", name=f"{task}_label")
             weights = keras.Input((), name=f"{task}_weight")
             inputs.update({f"{task}_label": labels, f"{task}_weight": weights})
-            center_losses[task] = CenterLoss(2, alpha=config.center_alpha, name=f"{task}_center")
-            outputs[f"{task}_center"] = center_losses[task]([embedding, labels, weights])
+            center_losses[task] = CenterLoss(2, alpha=config.center_alpha, unit_centers=bounded, name=f"{task}_center")
+            outputs[f"{task}_center"] = center_losses[task]([task_embeddings[task], labels, weights])
 
     reversal = GradientReversal(config.gamma, name="gradient_reversal")
     if heads:
@@ -92,3 +108,9 @@ def build_network(
     }
     inference_model = keras.Model(spectrogram, probabilities, name="keras_ser_emotion")
     return EmotionNetwork(training_model, inference_model, extractor, reversal, center_losses, list(tasks), list(heads))
+
+
+def task_layers(network: EmotionNetwork, task: str) -> List[keras.layers.Layer]:
+    """The layers that serve `task` alone (projection, classifier, centers)."""
+    names = (f"{task}_projection", task, f"{task}_center")
+    return [layer for layer in network.training_model.layers if layer.name in names]

@@ -7,10 +7,17 @@ so that gradients summed over replicas equal the one-replica gradient of the
 global batch. The same loop serves the default, Mirrored and MultiWorker
 strategies; tuning trials reuse it.
 
-Objective (paper eq. 1, 2, 6), per emotion task t and domain head d:
+Objective (paper eq. 1, 2, 6; `keras_ser.training.objective`), per emotion
+task t and domain head d:
     L = sum_t [lambda * CE_t + (1 - lambda) * Center_t] + sum_d CE_d
 The domain heads minimise CE_d; the gradient reversal layer hands the feature
 extractor -gamma times their gradient.
+
+Early stopping is per task: training goes on while any task's validation UA
+still improves, and each task's own layers (projection, classifier, centers)
+are kept from that task's best epoch; at the end they are placed on the
+shared layers of the best mean-UA epoch wherever that raises the task's
+validation UA (see `load_best`).
 """
 
 import dataclasses
@@ -28,7 +35,8 @@ import tensorflow as tf
 from keras_ser.config import FitConfig
 from keras_ser.evaluation import collect_predictions, mean_utterance_ua, score
 from keras_ser.layers import ganin_coefficient
-from keras_ser.models import build_network
+from keras_ser.models import build_network, task_layers
+from keras_ser.training.objective import objective_terms
 from keras_ser.training.strategy import is_chief
 from keras_ser.io import atomic_write_json
 
@@ -79,12 +87,25 @@ class Trainer:
             self.epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="epoch")
             self.best_ua = tf.Variable(-1.0, trainable=False, dtype=tf.float64, name="best_ua")
             self.bad_epochs = tf.Variable(0, trainable=False, dtype=tf.int64, name="bad_epochs")
+            # Per task (in config.tasks order): its best validation UA and epoch,
+            # and its UA at the epoch of the best mean UA.
+            tasks = len(config.tasks)
+            self.best_task_ua = tf.Variable([-1.0] * tasks, trainable=False, dtype=tf.float64, name="best_task_ua")
+            self.best_task_epoch = tf.Variable([0] * tasks, trainable=False, dtype=tf.int64, name="best_task_epoch")
+            self.best_epoch_task_ua = tf.Variable([-1.0] * tasks, trainable=False, dtype=tf.float64,
+                                                  name="best_epoch_task_ua")
         self.checkpoint = tf.train.Checkpoint(
             model=self.network.training_model, optimizer=self.optimizer,
             epoch=self.epoch, best_ua=self.best_ua, bad_epochs=self.bad_epochs,
+            best_task_ua=self.best_task_ua, best_task_epoch=self.best_task_epoch,
+            best_epoch_task_ua=self.best_epoch_task_ua,
         )
         self.manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(self.write_dir, "checkpoints"), max_to_keep=2)
+        # The whole network at the best mean-UA epoch; best.weights.h5 is that
+        # with each task's own best layers placed on it (`load_best`).
+        self.best_epoch_weights = os.path.join(self.write_dir, "best_epoch.weights.h5")
         self.best_weights = os.path.join(self.write_dir, "best.weights.h5")
+        self.task_selection: Dict[str, dict] = {}
         self.total_steps = max(1, plan.steps_per_epoch * config.train.epochs)
         self._train_step = self._make_train_step()
 
@@ -102,32 +123,15 @@ class Trainer:
         for task in network.center_losses:
             inputs[f"{task}_label"] = labels[task]
             inputs[f"{task}_weight"] = weights[task]
-        terms, metrics = {}, {}
         with tf.GradientTape() as tape:
             outputs = network.training_model(inputs, training=True)
-            total = 0.0
-            for task in network.tasks:
-                w, count = weights[task], global_count(weights[task])
-                cross_entropy = keras.losses.sparse_categorical_crossentropy(labels[task], outputs[task], from_logits=True)
-                terms[f"{task}_softmax"] = tf.reduce_sum(cross_entropy * w) / count
-                if task in network.center_losses:
-                    terms[f"{task}_center"] = tf.reduce_sum(outputs[f"{task}_center"] * w) / count
-                    # eq. (6): L_E = lambda * softmax + (1 - lambda) * center
-                    emotion = (config.model.lambda_ * terms[f"{task}_softmax"]
-                               + (1.0 - config.model.lambda_) * terms[f"{task}_center"])
-                else:
-                    emotion = terms[f"{task}_softmax"]
-                correct = tf.cast(tf.equal(tf.argmax(outputs[task], -1, output_type=tf.int32), labels[task]), tf.float32)
-                metrics[f"{task}_accuracy"] = tf.reduce_sum(correct * w) / count
-                total += emotion
-            for head in network.heads:
-                w, count = weights[head], global_count(weights[head])
-                cross_entropy = keras.losses.sparse_categorical_crossentropy(labels[head], outputs[head], from_logits=True)
-                terms[f"{head}_domain"] = tf.reduce_sum(cross_entropy * w) / count
-                correct = tf.cast(tf.equal(tf.argmax(outputs[head], -1, output_type=tf.int32), labels[head]), tf.float32)
-                metrics[f"{head}_accuracy"] = tf.reduce_sum(correct * w) / count
-                total += terms[f"{head}_domain"]
-            terms["total"] = total
+            terms = objective_terms(outputs, labels, weights, network.tasks, list(network.center_losses),
+                                    network.heads, config.model.lambda_, global_count)
+            total = terms["total"]
+        metrics = {}
+        for name in network.tasks + network.heads:
+            correct = tf.cast(tf.equal(tf.argmax(outputs[name], -1, output_type=tf.int32), labels[name]), tf.float32)
+            metrics[f"{name}_accuracy"] = tf.reduce_sum(correct * weights[name]) / global_count(weights[name])
         variables = network.training_model.trainable_variables
         gradients = tape.gradient(total, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
@@ -212,10 +216,19 @@ class Trainer:
                 record["val_ua"] = mean_utterance_ua(validation)
                 record["val"] = validation
             improved = validation is None or record["val_ua"] > self.best_ua.numpy()
+            task_improved = False
+            if validation is not None:
+                record["val_task_ua"] = {task: task_ua(validation, task) for task in self.network.tasks}
+                task_improved = self._keep_task_bests(record["val_task_ua"], epoch + 1)
             if improved:
                 self.best_ua.assign(record.get("val_ua", 0.0))
+                if validation is not None:
+                    self.best_epoch_task_ua.assign([record["val_task_ua"][t] for t in self.network.tasks])
                 self.bad_epochs.assign(0)
-                _save_weights_atomically(self.network.training_model, self.best_weights)
+                _save_weights_atomically(self.network.training_model, self.best_epoch_weights)
+            elif task_improved:
+                # Patience runs out only when no task improves any more.
+                self.bad_epochs.assign(0)
             else:
                 self.bad_epochs.assign_add(1)
             self.epoch.assign(epoch + 1)
@@ -240,9 +253,57 @@ class Trainer:
         self.load_best()
         return history
 
+    def _task_best_path(self, task: str) -> str:
+        return os.path.join(self.write_dir, "best_tasks", f"{task}.npz")
+
+    def _keep_task_bests(self, val_task_ua: Dict[str, float], epoch: int) -> bool:
+        """Saves the layers of every task whose validation UA improved; True if any did."""
+        best, epochs = self.best_task_ua.numpy().copy(), self.best_task_epoch.numpy().copy()
+        for index, task in enumerate(self.network.tasks):
+            if val_task_ua[task] > best[index]:
+                best[index], epochs[index] = val_task_ua[task], epoch
+                _save_arrays_atomically(self._task_best_path(task), _task_weights(self.network, task))
+        improved = bool(np.any(epochs != self.best_task_epoch.numpy()))
+        self.best_task_ua.assign(best)
+        self.best_task_epoch.assign(epochs)
+        return improved
+
     def load_best(self) -> None:
-        if os.path.exists(self.best_weights):
-            self.network.training_model.load_weights(self.best_weights)
+        """Loads the best mean-UA epoch, then each task's own best layers where they validate better.
+
+        A task's projection, classifier and centers from its own best epoch
+        are put on the shared layers of the best mean-UA epoch; the task keeps
+        them only if that raises its validation UA above its UA at the best
+        mean-UA epoch (one validation pass decides for every task, since a
+        task's layers feed only its own output). The result is best.weights.h5.
+        """
+        model = self.network.training_model
+        if not os.path.exists(self.best_epoch_weights):
+            if os.path.exists(self.best_weights):
+                model.load_weights(self.best_weights)
+            return
+        model.load_weights(self.best_epoch_weights)
+        tasks = self.network.tasks
+        at_best_epoch = {task: _task_weights(self.network, task) for task in tasks}
+        candidates = [t for i, t in enumerate(tasks)
+                      if os.path.exists(self._task_best_path(t))
+                      and self.best_task_ua.numpy()[i] > self.best_epoch_task_ua.numpy()[i]]
+        self.task_selection = {t: {"epoch": _best_epoch(self.history_path), "val_ua": float(self.best_epoch_task_ua.numpy()[i])}
+                               for i, t in enumerate(tasks)}
+        if candidates and self.plan.val_dataset is not None:
+            for task in candidates:
+                _set_task_weights(self.network, task, _load_arrays(self._task_best_path(task)))
+            validation = self.validate()
+            for task in candidates:
+                index = tasks.index(task)
+                placed = task_ua(validation, task)
+                if placed > self.best_epoch_task_ua.numpy()[index]:
+                    self.task_selection[task] = {"epoch": int(self.best_task_epoch.numpy()[index]), "val_ua": placed}
+                else:
+                    _set_task_weights(self.network, task, at_best_epoch[task])
+        _save_weights_atomically(model, self.best_weights)
+        if self.chief:
+            atomic_write_json(os.path.join(self.write_dir, "task_selection.json"), self.task_selection)
 
     @property
     def history_path(self) -> str:
@@ -257,6 +318,41 @@ def _save_weights_atomically(model: keras.Model, path: str) -> None:
     tmp = path.replace(".weights.h5", ".tmp.weights.h5")
     model.save_weights(tmp, overwrite=True)
     os.replace(tmp, path)
+
+
+def task_ua(validation: dict, task: str) -> float:
+    """One task's mean utterance UA over the validation corpora."""
+    return mean_utterance_ua({task: validation.get(task, {})})
+
+
+def _best_epoch(history_path: str) -> Optional[int]:
+    """The first epoch of the highest validation UA (the strict > of early stopping)."""
+    history = [h for h in _read_history(history_path) if "val_ua" in h]
+    return max(history, key=lambda h: (h["val_ua"], -h["epoch"]))["epoch"] if history else None
+
+
+def _task_weights(network, task: str) -> Dict[str, np.ndarray]:
+    return {f"{layer.name}/{i}": np.asarray(v.numpy()) for layer in task_layers(network, task)
+            for i, v in enumerate(layer.weights)}
+
+
+def _set_task_weights(network, task: str, arrays: Dict[str, np.ndarray]) -> None:
+    for layer in task_layers(network, task):
+        for i, variable in enumerate(layer.weights):
+            variable.assign(arrays[f"{layer.name}/{i}"])
+
+
+def _save_arrays_atomically(path: str, arrays: Dict[str, np.ndarray]) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+
+
+def _load_arrays(path: str) -> Dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
 
 
 def _read_history(path: str) -> List[dict]:

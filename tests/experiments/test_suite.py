@@ -90,10 +90,30 @@ def test_cli_reports_a_bad_suite_before_any_work(tmp_path, capsys):
     assert "neither a file nor a shipped suite" in err and "gamma_sweep" in err and "paper_reference" not in err
 
 
-def test_paper_reference_slot_is_shipped_empty():
+def test_paper_reference_holds_the_papers_tables():
     from keras_ser.experiments.report import PAPER_REFERENCE, load_paper_reference
 
-    with open(PAPER_REFERENCE, encoding="utf-8") as f:
-        shipped = yaml.safe_load(f)
-    assert shipped["tables"] == {} and shipped["corpora"] == ["iemocap", "msp_improv", "savee", "emodb"]
-    assert load_paper_reference(PAPER_REFERENCE) == {}
+    reference = load_paper_reference(PAPER_REFERENCE)
+    assert reference["corpora"] == ["iemocap", "msp_improv", "savee", "emodb"]
+    systems = {"Baseline (S)", "DANN_1 (S)", "DANN_2 (S)", "DANN_2 (S+C)"}
+    for group, corpora in (("multi", reference["corpora"]), ("cross-iemocap", ["msp_improv", "savee", "emodb"])):
+        for task in ("arousal", "valence"):
+            rows = reference["tables"][group][task]
+            assert set(rows) == systems
+            for system, cells in rows.items():
+                # The printed averages are the means of the printed corpora (catches a mistyped cell).
+                assert abs(sum(cells[c] for c in corpora) / len(corpora) - cells["average"]) < 0.011, (group, task, system)
+    assert reference["tables"]["multi"]["arousal"]["DANN_2 (S+C)"]["emodb"] == 92.12
+    assert reference["tables"]["cross-iemocap"]["valence"]["Baseline (S)"]["emodb"] == 49.73
+
+
+def test_paper_rows_show_only_the_shared_corpora():
+    from keras_ser.experiments.report import PAPER_REFERENCE, load_paper_reference, paper_rows
+
+    reference = load_paper_reference(PAPER_REFERENCE)
+    full = paper_rows(reference, ["emodb", "iemocap", "msp_improv", "savee"], "multi", "arousal")
+    assert full["Baseline (S)"]["average"] == 78.68
+    partial = paper_rows(reference, ["emodb", "emovo"], "multi", "arousal")
+    assert partial["Baseline (S)"] == {"emodb": 90.95}
+    assert paper_rows(reference, ["emodb", "emovo"], "cross-emodb", "arousal") == {}
+    assert paper_rows(reference, ["emovo", "ravdess"], "multi", "arousal") == {}

@@ -51,11 +51,47 @@ def test_gradient_flows_to_embeddings_only():
 
 
 def test_serialization_round_trip():
-    layer = CenterLoss(num_classes=3, alpha=0.2, name="c")
+    layer = CenterLoss(num_classes=3, alpha=0.2, unit_centers=True, name="c")
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
-    assert (restored.num_classes, restored.alpha, restored.name) == (3, 0.2, "c")
+    assert (restored.num_classes, restored.alpha, restored.unit_centers, restored.name) == (3, 0.2, True, "c")
 
 
 def test_alpha_out_of_range_is_rejected():
     with pytest.raises(ValueError, match="alpha"):
         CenterLoss(2, alpha=1.5)
+
+
+def test_unit_centers_are_renormalised_after_the_wen_update():
+    layer = CenterLoss(num_classes=3, alpha=0.5, unit_centers=True)
+    layer.build([(None, 2), (None,), (None,)])
+    layer.centers.assign(np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]], "float32"))
+    x = np.array([[0.0, 1.0], [0.6, 0.8]], "float32")
+    layer([x, np.array([0, 1]), np.ones(2, "float32")], training=True)
+    # class 0: delta = (c0 - x0) / 2 = (0.5, -0.5); c0 - 0.5 delta = (0.75, 0.25), then / ||.||
+    # class 1: from zero, c1 - 0.5 (c1 - x1) / 2 = x1 / 4, then / ||.|| = x1
+    # class 2: no samples, stays on the sphere where it was
+    expected = np.array([[0.75, 0.25] / np.sqrt(0.625), [0.6, 0.8], [0.0, 1.0]])
+    np.testing.assert_allclose(layer.centers.numpy(), expected, rtol=1e-6)
+
+
+def test_bounded_center_loss_gradient_on_a_hand_example():
+    from keras_ser.layers import UnitNormalization
+
+    layer = CenterLoss(num_classes=2, unit_centers=True)
+    layer.build([(None, 2), (None,), (None,)])
+    layer.centers.assign(np.array([[1.0, 0.0], [0.0, 1.0]], "float32"))
+    x = tf.Variable([[3.0, 4.0]])
+    with tf.GradientTape() as tape:
+        distance = layer([UnitNormalization()(x), tf.constant([0]), tf.constant([1.0])])
+    # x / ||x|| = (0.6, 0.8): distance = ||(0.6, 0.8) - (1, 0)||^2 = 0.8 = 2 - 2 cos
+    np.testing.assert_allclose(distance.numpy(), [0.8], rtol=1e-6)
+    # d/dx = -(2 / ||x||) (c - cos * x/||x||) = -0.4 * ((1, 0) - 0.6 (0.6, 0.8)) = (-0.256, 0.192):
+    # orthogonal to x, so the loss cannot fall by shrinking the embedding
+    gradient = tape.gradient(distance, x).numpy()
+    np.testing.assert_allclose(gradient, [[-0.256, 0.192]], rtol=1e-5)
+    assert abs(float(np.sum(gradient * x.numpy()))) < 1e-6
+    scaled = tf.Variable([[30.0, 40.0]])
+    with tf.GradientTape() as tape:
+        far = layer([UnitNormalization()(scaled), tf.constant([0]), tf.constant([1.0])])
+    np.testing.assert_allclose(far.numpy(), [0.8], rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(far, scaled).numpy(), gradient / 10, rtol=1e-5)
