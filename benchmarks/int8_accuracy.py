@@ -1,6 +1,6 @@
 """What int8 quantization costs in test UA, over many trained runs (not a test).
 
-    python benchmarks/int8_accuracy.py results/paper/runs/multi [RUN ...] [--json int8_accuracy.json]
+    python benchmarks/int8_accuracy.py results/paper/runs/multi [RUN ...] [--split val] [--json int8_accuracy.json]
 
 Every argument is a run folder or a folder searched for run folders (any
 folder with best.weights.h5 and results.json, e.g. an experiments suite's
@@ -43,12 +43,12 @@ def find_runs(paths):
     return runs
 
 
-def measure(run_dir: str) -> dict:
+def measure(run_dir: str, split: str = "test") -> dict:
     from keras_ser.export import export_run
 
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="keras_ser_int8_") as out:
-        written = export_run(run_dir, ["tflite"], ["none", "int8"], out=out, evaluate="test")
+        written = export_run(run_dir, ["tflite"], ["none", "int8"], out=out, evaluate=split)
     row = {"run": run_dir, "seconds": round(time.time() - started, 1)}
     for task in TASKS:
         if task not in written["keras"]["scores"]:
@@ -85,13 +85,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="+", help="run folders, or folders holding run folders")
     parser.add_argument("--json", help="also write the rows and the summary here")
+    parser.add_argument("--split", default="test", choices=("test", "val"),
+                        help="speakers scored (default test; val to choose a recipe without the test split)")
     args = parser.parse_args(argv)
 
     rows = []
     header = "| run | " + " | ".join(f"{t} float | {t} int8 - float" for t in TASKS) + " |"
     print(header + "\n|---|" + "---:|---:|" * len(TASKS), flush=True)
     for run_dir in find_runs(args.paths):
-        row = measure(run_dir)
+        row = measure(run_dir, args.split)
         rows.append(row)
         cells = [f"{100 * row[t]['float_ua']:.2f} | {100 * row[t]['delta']:+.2f}" if t in row else "- | -" for t in TASKS]
         print(f"| {os.path.relpath(run_dir)} | " + " | ".join(cells) + " |", flush=True)
