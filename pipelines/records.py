@@ -26,7 +26,8 @@ def serialize_segment(spectrogram: np.ndarray, labels: dict, segment_index: int)
     feature["arousal"] = _int(labels["arousal"])
     feature["valence"] = _int(labels["valence"])
     feature["segment_index"] = _int(segment_index)
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    # deterministic=True sorts the map keys: shards are byte-identical across processes.
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
 
 
 FEATURE_SPEC = {

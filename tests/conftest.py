@@ -14,3 +14,13 @@ def emodb_root():
     if not (EMODB / "wav").is_dir():
         pytest.skip(f"the real Emo-DB is not at {EMODB}")
     return str(EMODB)
+
+
+EMOVO = REPO.parent / "shared" / "corpora" / "emovo"
+
+
+@pytest.fixture(scope="session")
+def emovo_root():
+    if not (EMOVO / "f1").is_dir():
+        pytest.skip(f"the real EMOVO is not at {EMOVO}")
+    return str(EMOVO)
