@@ -198,9 +198,11 @@ class FitConfig:
                 raise ConfigError("targets: the cross protocol needs at least one target corpus (--targets A,B)")
             if self.source in self.targets:
                 raise ConfigError(f"targets: the target corpora must differ from the source {self.source!r}")
-            # Checked before any synthesis, preparation or run folder.
+            # Checked before any synthesis, preparation or run folder; a
+            # prepared folder's corpora are known only once it is read.
             available = self.corpus_names
-            for key, names in (("source", [self.source]), ("targets", self.targets)):
+            prepared_only = bool(self.data.prepared) and not self.data.corpora
+            for key, names in (() if prepared_only else (("source", [self.source]), ("targets", self.targets))):
                 unknown = [name for name in names if name not in available]
                 if unknown:
                     raise ConfigError(f"{key}: {', '.join(map(repr, unknown))} is not among the run's corpora "

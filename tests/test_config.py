@@ -45,3 +45,9 @@ def test_fit_and_prepare_exit_2_and_leave_nothing_behind(tmp_path, monkeypatch, 
     err = capsys.readouterr().err
     assert "targets: 'bogus'" in err and "unknown corpus 'foo'" in err
     assert os.listdir(tmp_path) == []
+
+
+def test_cross_protocol_over_a_prepared_folder_is_not_checked_against_the_synthetic_names(tmp_path):
+    # An experiments suite hands every run its prepared folder and no corpora.
+    config = _config(protocol="cross", source="emodb", targets=["emovo"], data={"prepared": str(tmp_path)})
+    assert config.validate().targets == ["emovo"]
