@@ -172,8 +172,8 @@ def run_fit(config: FitConfig, resume: bool = False, overwrite: bool = False, ve
 # Command line
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m keras_ser.fit", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "python -m keras_ser.fit") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     add_run_arguments(parser)
     parser.add_argument("--out", help="run folder (default saved_models/<protocol>-<model>-<loss>-<task>-seed<seed>)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
@@ -250,12 +250,13 @@ def default_out(config: FitConfig) -> str:
     return os.path.join("saved_models", f"{config.protocol}-{config.model.preset}-{config.model.loss}-{config.task}-seed{config.train.seed}")
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.fit") -> int:
+    args = build_parser(prog).parse_args(argv)
+    # After parsing: --help and argument errors never wait for TensorFlow.
     from keras_ser.corpora.base import LayoutError
     from keras_ser.training.trainer import CheckpointError
     from pipelines.dataset import CorruptShardError
 
-    args = build_parser().parse_args(argv)
     try:
         overrides = overrides_from_args(args)
         config = load_fit_config(args.config, overrides)

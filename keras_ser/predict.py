@@ -138,8 +138,8 @@ def format_table(results: List[dict], tasks: List[str]) -> str:
 # Command line
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m keras_ser.predict", description=__doc__.split("\n")[0],
+def build_parser(prog: str = "python -m keras_ser.predict") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0],
                                      epilog="Exit code: 0 if at least one file was predicted, 1 if every file "
                                             "failed, 2 for a bad --model or bad options.")
     parser.add_argument("files", nargs="+", help="audio files (WAV, FLAC or AIFF; any sample rate and channel count)")
@@ -151,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[list] = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.predict") -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
         model = load_model(args.model, num_threads=args.threads)
     except ModelError as err:

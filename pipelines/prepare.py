@@ -399,8 +399,8 @@ def parse_corpus_args(pairs: List[str]) -> Dict[str, str]:
     return corpora
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.prepare", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "python -m pipelines.prepare") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", action="append", default=[], metavar="NAME=ROOT",
                         help="a corpus and its root folder (repeatable); names: see keras_ser.corpora")
     parser.add_argument("--data", help="YAML with a `corpora:` mapping of NAME: ROOT (e.g. the synthetic data.yaml)")
@@ -416,10 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = "python -m pipelines.prepare") -> int:
     from keras_ser.corpora.base import LayoutError
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
         corpora = dict(from_dict(DataConfig, {"corpora": load_yaml(args.data).get("corpora", {})}).corpora) if args.data else {}
         corpora.update(parse_corpus_args(args.corpus))

@@ -14,8 +14,8 @@ from typing import Optional
 from keras_ser.config import ConfigError, load_yaml
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m keras_ser.experiments", description=__doc__.split("\n")[0],
+def build_parser(prog: str = "python -m keras_ser.experiments") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.split("\n")[2:]))
     parser.add_argument("--suite", default="paper",
@@ -57,13 +57,14 @@ def overrides_from_args(args) -> tuple:
     return tree, (True if synthetic else None)
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.experiments") -> int:
+    args = build_parser(prog).parse_args(argv)
+    # After parsing: --help and argument errors never wait for TensorFlow.
     from keras_ser.corpora.base import LayoutError
     from keras_ser.experiments import load_suite, run_suite
     from keras_ser.training.trainer import CheckpointError
     from pipelines.dataset import CorruptShardError
 
-    args = build_parser().parse_args(argv)
     try:
         if args.seeds is not None and args.seeds < 1:
             raise ConfigError(f"--seeds: {args.seeds} is not accepted; at least 1")
