@@ -135,11 +135,12 @@ def main(argv: Optional[list] = None, prog: str = "python -m tuning.search") -> 
     args = build_parser(prog).parse_args(argv)
     # After parsing: --help and argument errors never wait for TensorFlow.
     from keras_ser.corpora.base import LayoutError
+    from keras_ser.data import adopt_prepared_features
     from keras_ser.fit import overrides_from_args
     from keras_ser.training.trainer import CheckpointError
 
     try:
-        config = load_fit_config(args.config, overrides_from_args(args))
+        config = adopt_prepared_features(load_fit_config(args.config, overrides_from_args(args)))
         run_search(config, tuner=args.tuner, trials=args.trials, fixed=parse_fixed(args.fix),
                    overwrite=args.overwrite)
     except (ConfigError, LayoutError, CheckpointError, FileNotFoundError) as err:

@@ -11,7 +11,8 @@ import argparse
 import sys
 from typing import Optional
 
-from keras_ser.config import ConfigError, load_yaml
+from keras_ser.config import ConfigError, load_yaml, merge, parse_assignments
+from keras_ser.experiments.suite import RESERVED
 
 
 def build_parser(prog: str = "python -m keras_ser.experiments") -> argparse.ArgumentParser:
@@ -19,7 +20,7 @@ def build_parser(prog: str = "python -m keras_ser.experiments") -> argparse.Argu
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.split("\n")[2:]))
     parser.add_argument("--suite", default="paper",
-                        help="suite YAML, or a shipped suite name (paper, gamma_sweep); default paper")
+                        help=f"suite YAML, or a shipped suite name ({', '.join(shipped_suites())}); default paper")
     parser.add_argument("--out", required=True, help="folder for runs/, plots/, report.md and report.json")
     parser.add_argument("--data", help="YAML with `corpora: {name: root}`; default: the synthetic corpora")
     parser.add_argument("--prepared", help="folder of prepared TFRecords (pipelines.prepare output)")
@@ -35,8 +36,20 @@ def build_parser(prog: str = "python -m keras_ser.experiments") -> argparse.Argu
     parser.add_argument("--cross-sources",
                         help="cross protocol sources: auto (iemocap if present, else each corpus), all, or A,B")
     parser.add_argument("--paper-reference", help="YAML of the paper's numbers (default: the shipped, empty slot)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="any setting of the config tree for every run (e.g. train.patience=8); VALUE is YAML; "
+                             "repeatable; wins over the suite's base and variants. Keys the suite decides per run "
+                             "(protocol, task, train.seed, ...) are refused")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     return parser
+
+
+def shipped_suites() -> list:
+    """Names of the suites in keras_ser/configs/suites (the paper's reference numbers are not a suite)."""
+    import os
+
+    folder = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "suites")
+    return sorted(name[:-5] for name in os.listdir(folder) if name.endswith(".yaml") and name != "paper_reference.yaml")
 
 
 def overrides_from_args(args) -> tuple:
@@ -54,7 +67,13 @@ def overrides_from_args(args) -> tuple:
     for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size)):
         if value is not None:
             tree.setdefault("train", {})[key] = value
-    return tree, (True if synthetic else None)
+    settings = parse_assignments(getattr(args, "set", []))
+    for item in getattr(args, "set", []):
+        key = item.partition("=")[0].strip().replace("lambda_", "lambda")
+        if any(key == reserved or key.startswith(reserved + ".") for reserved in RESERVED):
+            raise ConfigError(f"--set {key}: the suite decides this per run; use the matching flag "
+                              "(--task, --seeds, --folds, --cross-sources) or the suite YAML")
+    return merge(tree, settings), (True if synthetic else None)
 
 
 def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.experiments") -> int:
