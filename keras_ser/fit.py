@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import time
+import types
 from typing import Optional
 
 from keras_ser.config import (
@@ -181,6 +182,52 @@ def run_fit(config: FitConfig, resume: bool = False, overwrite: bool = False, ve
     run = train_run(config, resume=resume, overwrite=overwrite, verbose=verbose, strategy=strategy,
                     on_epoch_end=on_epoch_end)
     return evaluate_run(config, run, verbose=verbose)
+
+
+def train(config=None, *, resume: bool = False, overwrite: bool = False, verbose: bool = True, **settings):
+    """Trains and evaluates one system like `keras-ser fit`; returns the finished run (`keras_ser.runs.Run`).
+
+    Also callable as `keras_ser.fit(...)`.
+
+    Args:
+        config: a FitConfig, a YAML path or shipped config name (`"paper"`),
+            a settings tree (dict), or None for the defaults.
+        resume, overwrite: as `--resume`, `--overwrite`.
+        verbose: progress and the UA table on stdout.
+        **settings: top-level keys of the config tree, applied after `config`
+            and validated like YAML: `protocol="cross", source="iemocap",
+            train={"epochs": 5}, data={"corpora": {"emodb": "/data/emodb"}}`.
+            Without `out` the folder is named like the command's default.
+
+    Example:
+        >>> run = keras_ser.fit(train={"epochs": 5}, out="saved_models/demo")
+        >>> run.results["test"]["arousal"]["average"]["utterance"]["ua"]
+    """
+    from keras_ser.config import from_dict, to_dict
+    from keras_ser.runs import load_run
+
+    if isinstance(config, FitConfig):
+        tree = to_dict(config)
+    elif isinstance(config, str):
+        tree = _config_file_values(config)
+    else:
+        tree = dict(config or {})
+    resolved = from_dict(FitConfig, merge(tree, settings)).validate()
+    if "out" not in settings and "out" not in tree:
+        resolved.out = default_out(resolved)
+    run_fit(resolved, resume=resume, overwrite=overwrite, verbose=verbose)
+    return load_run(resolved.out)
+
+
+class _CallableModule(types.ModuleType):
+    """`keras_ser.fit(...)` calls `train`; the module keeps serving `python -m keras_ser.fit`."""
+
+    def __call__(self, *args, **kwargs):
+        return train(*args, **kwargs)
+
+
+if __name__ != "__main__":
+    sys.modules[__name__].__class__ = _CallableModule
 
 
 # ---------------------------------------------------------------------------
