@@ -22,8 +22,12 @@ def cache_dir() -> str:
 
 def synthetic_corpora(scale: str, seed: int, verbose: bool = True) -> dict:
     from keras_ser.synth import generate
+    from keras_ser.synth.generation import SynthError
 
-    return generate(os.path.join(cache_dir(), "synthetic", f"{scale}-seed{seed}"), scale=scale, seed=seed)
+    try:
+        return generate(os.path.join(cache_dir(), "synthetic", f"{scale}-seed{seed}"), scale=scale, seed=seed)
+    except SynthError as err:
+        raise ConfigError(f"data.corpora: none given, so the synthetic default corpora would be generated; {err}") from err
 
 
 def resolve_prepared(config: FitConfig, writer: bool = True, verbose: bool = True) -> PreparedCorpora:

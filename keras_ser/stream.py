@@ -12,6 +12,7 @@ one result is yielded: {"start", "end" (seconds of stream time), task:
 gives one last result over what arrived, marked "final": true.
 """
 
+import re
 import sys
 from typing import Iterator, Optional
 
@@ -37,8 +38,9 @@ def open_stream(source: str, rate: Optional[int] = None, channels: int = 1, samp
         return soundfile.SoundFile(target, **options)
     except (soundfile.LibsndfileError, RuntimeError, ValueError, OSError) as err:
         name = "standard input" if source == "-" else source
+        reason = re.sub(r"^Error opening [^:]*: ", "", " ".join(str(err).split()))
         hint = "" if rate is not None else " (for headerless PCM give --rate, --channels and --sample-format)"
-        raise AudioError(f"cannot read the stream from {name}: {' '.join(str(err).split())}{hint}") from err
+        raise AudioError(f"cannot read the stream from {name}: {reason}{hint}") from err
 
 
 def stream_predictions(recognizer, sound, window: float = 2.0, step: float = 0.5) -> Iterator[dict]:
