@@ -22,7 +22,9 @@ SECONDS = 3.2  # 6 steps of 0.5 s and 0.2 s more: the stream ends inside a step
 
 @pytest.fixture(scope="module")
 def audio():
-    return np.stack([tone(SECONDS, RATE, 200, 0.6, seed=7), tone(SECONDS, RATE, 150, 0.2, seed=8)], 1)
+    """Stereo 16-bit samples: the WAV and the raw stream carry exactly these."""
+    stereo = np.stack([tone(SECONDS, RATE, 200, 0.6, seed=7), tone(SECONDS, RATE, 150, 0.2, seed=8)], 1)
+    return np.round(stereo * 32767).astype(np.int16)
 
 
 def _wav_bytes(samples):
@@ -46,9 +48,8 @@ def test_wav_from_a_pipe_one_line_per_step_over_the_last_window(exported, audio)
     assert [line.get("final", False) for line in lines] == [False] * 6 + [True]
     # Each line is the recognizer on exactly that window of the (16-bit) stream.
     recognizer = keras_ser.Recognizer.load(model)
-    pcm = np.round(audio * 32767).astype(np.int16) / 32768.0
     for line in lines:
-        window = pcm[round(line["start"] * RATE):round(line["end"] * RATE)]
+        window = audio[round(line["start"] * RATE):round(line["end"] * RATE)]
         expected = recognizer(window, sample_rate=RATE, timeline=False).probabilities
         for task in ("arousal", "valence"):
             for label, p in expected[task].items():
@@ -58,7 +59,7 @@ def test_wav_from_a_pipe_one_line_per_step_over_the_last_window(exported, audio)
 
 def test_headerless_pcm_gives_the_wav_lines(exported, audio):
     model = exported["tflite_none"]["path"]
-    raw = np.round(audio * 32767).astype("<i2").tobytes()
+    raw = audio.astype("<i2").tobytes()
     code, from_raw, err = _stream(model, raw, "--rate", str(RATE), "--channels", "2", "--step", "1", "--window", "1.5")
     assert code == 0, err
     code, from_wav, _ = _stream(model, _wav_bytes(audio), "--step", "1", "--window", "1.5")

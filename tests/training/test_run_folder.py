@@ -88,3 +88,15 @@ def test_export_segments_with_the_run_s_hop(run_dir, capsys):
     assert export([str(run_dir), "--format", "tflite"]) == 0
     summary = json.loads((run_dir / "export" / "export.json").read_text())
     assert summary["features"]["segment_hop"] == HOP
+
+
+def test_the_python_api_trains_and_returns_the_run(prepared_hop, tmp_path):
+    import keras_ser
+    from tests.helpers import TINY_MODEL
+
+    run = keras_ser.fit(data={"prepared": prepared_hop}, model=TINY_MODEL, train={"epochs": 1, "batch_size": 16},
+                        task="arousal", out=str(tmp_path / "api"), verbose=False)
+    assert isinstance(run, keras_ser.Run) and run.root == str(tmp_path / "api")
+    assert run.results == json.loads((tmp_path / "api" / "results.json").read_text())
+    assert run.results["tasks"] == ["arousal"] and len(run.history) == 1
+    assert run.config.features.segment_hop == HOP and (tmp_path / "api" / "predictions.csv").exists()
