@@ -6,7 +6,8 @@
 
 --help: wall time of a fresh process, median of --repeats runs per subcommand
 (`--modules` times the `python -m` entry points instead, e.g. on an older
-checkout without keras_ser.cli). --stream: a 5-s WAV is piped, all at once,
+checkout without keras_ser.cli). --stream: a 5-s WAV (16 kHz, then 44.1 kHz,
+which needs the resampler) is piped, all at once,
 into `keras-ser predict --stream -`; the time from starting the process to
 its first JSON line (start-up, model load, first 0.5 s window), median of
 --repeats runs.
@@ -37,10 +38,9 @@ def time_help(command, repeats):
     return statistics.median(times)
 
 
-def time_first_line(model, repeats):
+def time_first_line(model, repeats, rate=16000):
     import soundfile
 
-    rate = 16000
     t = np.arange(5 * rate) / rate
     buffer = io.BytesIO()
     soundfile.write(buffer, (0.3 * np.sin(2 * np.pi * 180 * t)).astype("float32"), rate, format="WAV",
@@ -67,7 +67,9 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.stream:
-        print(f"predict --stream: first line after {time_first_line(args.stream, args.repeats):.2f} s (median)")
+        for rate in (16000, 44100):
+            seconds = time_first_line(args.stream, args.repeats, rate)
+            print(f"predict --stream, {rate} Hz WAV: first line after {seconds:.2f} s (median of {args.repeats})")
         return
     for name, module in MODULES.items():
         command = [sys.executable, "-m", module, "--help"] if args.modules else \
