@@ -11,7 +11,7 @@ import yaml
 
 from keras_ser.fit import main
 from pipelines.prepare import prepare
-from tests.helpers import tiny_emodb, tiny_model_config, tiny_savee
+from tests.helpers import tiny_emodb, tiny_model_config, tiny_savee, tone, write_wav
 
 pytestmark = pytest.mark.slow
 
@@ -100,3 +100,10 @@ def test_the_python_api_trains_and_returns_the_run(prepared_hop, tmp_path):
     assert run.results == json.loads((tmp_path / "api" / "results.json").read_text())
     assert run.results["tasks"] == ["arousal"] and len(run.history) == 1
     assert run.config.features.segment_hop == HOP and (tmp_path / "api" / "predictions.csv").exists()
+    # The README's five lines: export, load, call on a file.
+    written = run.export(formats="tflite")
+    recognizer = keras_ser.Recognizer.load(written["tflite_none"]["path"])
+    assert recognizer.features.segment_hop == HOP
+    path = write_wav(str(tmp_path / "speech.wav"), tone(1.0, 16000, 200, 0.5, seed=3), 16000)
+    prediction = recognizer(path)
+    assert set(prediction.probabilities) == {"arousal"} and len(prediction.timeline) == 1 + (16000 - 4240) // HOP
