@@ -63,10 +63,12 @@ def read_audio(path: str):
 
 def to_model_rate(samples: np.ndarray, rate: int, sample_rate: int = 16000, min_duration: float = 0.1) -> np.ndarray:
     """Averages channels and resamples (polyphase, scipy) to `sample_rate`."""
-    from scipy.signal import resample_poly
-
     mono = samples.mean(axis=1) if samples.ndim == 2 else samples
     if rate != sample_rate:
+        # Imported only when needed: scipy.signal takes about a second to load,
+        # which a 16 kHz stream or file need not wait for.
+        from scipy.signal import resample_poly
+
         common = math.gcd(int(rate), int(sample_rate))
         mono = resample_poly(mono, sample_rate // common, rate // common)
     if mono.shape[0] < min_duration * sample_rate:

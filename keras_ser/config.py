@@ -330,6 +330,60 @@ def _coerce(hint, value, where):
     return value
 
 
+def parse_assignments(items: List[str], root=None) -> Dict[str, Any]:
+    """`--set KEY=VALUE` items -> a partial config tree, for `merge` after the YAML file.
+
+    KEY is a dotted path of the config tree (`train.patience`, `model.lambda`,
+    `data.corpora.emodb`); VALUE is read as YAML (`0.5`, `true`, `[16, 32]`,
+    `{emodb: /data/emodb}`), so a --set goes through exactly the validation of
+    the same key in a config file (`from_dict`). Unknown keys raise here,
+    naming the accepted ones. A float field also takes exponent notation
+    (`1e-3`), which YAML 1.1 would read as a string.
+    """
+    root = root or FitConfig
+    tree: Dict[str, Any] = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set: expected KEY=VALUE, got {item!r}")
+        hint = _hint_at(root, key)
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"--set {key}: {text!r} is not a valid value ({str(err).splitlines()[0]})") from err
+        if isinstance(value, str) and float in (hint, *typing.get_args(hint)):
+            try:
+                value = float(value)
+            except ValueError:
+                pass  # from_dict names the expected type
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return tree
+
+
+def _hint_at(root, key: str):
+    """The type hint of dotted `key` under dataclass `root`; ConfigError for a key the tree does not have."""
+    hint, where = root, ""
+    for part in key.split("."):
+        if dataclasses.is_dataclass(hint):
+            hints = typing.get_type_hints(hint)
+            name = {"lambda": "lambda_"}.get(part, part)
+            if not part or name not in hints:
+                accepted = ", ".join(sorted("lambda" if k == "lambda_" else k for k in hints))
+                raise ConfigError(f"--set {key}: unknown key {where}{part}; accepted keys{' under ' + where.rstrip('.') if where else ''} are {accepted}")
+            hint = hints[name]
+        elif typing.get_origin(hint) in (dict, Dict):
+            hint = typing.get_args(hint)[1]
+        else:
+            raise ConfigError(f"--set {key}: {where.rstrip('.')} is a single value, not a section")
+        where += part + "."
+    return hint
+
+
 def load_yaml(path: str) -> Dict[str, Any]:
     """Reads a YAML mapping with the safe loader (no Python objects)."""
     try:

@@ -12,7 +12,7 @@ import json
 import os
 import time
 
-from keras_ser.config import FitConfig
+from keras_ser.config import ConfigError, FeatureConfig, FitConfig
 from pipelines.dataset import PreparedCorpora
 
 
@@ -22,8 +22,12 @@ def cache_dir() -> str:
 
 def synthetic_corpora(scale: str, seed: int, verbose: bool = True) -> dict:
     from keras_ser.synth import generate
+    from keras_ser.synth.generation import SynthError
 
-    return generate(os.path.join(cache_dir(), "synthetic", f"{scale}-seed{seed}"), scale=scale, seed=seed)
+    try:
+        return generate(os.path.join(cache_dir(), "synthetic", f"{scale}-seed{seed}"), scale=scale, seed=seed)
+    except SynthError as err:
+        raise ConfigError(f"data.corpora: none given, so the synthetic default corpora would be generated; {err}") from err
 
 
 def resolve_prepared(config: FitConfig, writer: bool = True, verbose: bool = True) -> PreparedCorpora:
@@ -47,6 +51,29 @@ def resolve_prepared(config: FitConfig, writer: bool = True, verbose: bool = Tru
     else:
         _wait_for(os.path.join(out, "prepared.json"))
     return PreparedCorpora(out)
+
+
+def adopt_prepared_features(config: FitConfig) -> FitConfig:
+    """A run on an existing prepared folder takes that folder's feature settings (segment length, hop, ...).
+
+    Its TFRecords were cut with them, and the run folder's config.yaml is what
+    export and predict read, so a folder prepared with `--segment-hop 1060`
+    exports a model that segments with 1060 too. Feature settings given
+    explicitly (not the defaults) that differ from the folder's are an error.
+    """
+    data = config.data
+    path = os.path.join(data.prepared or "", "prepared.json")
+    if not data.prepared or data.corpora or not os.path.exists(path):
+        return config
+    with open(path, encoding="utf-8") as f:
+        prepared = FeatureConfig(**json.load(f)["features"])
+    if config.features != prepared and config.features != FeatureConfig():
+        differences = [f"features.{k}: {v!r} here, {getattr(prepared, k)!r} in the folder"
+                       for k, v in dataclasses.asdict(config.features).items() if v != getattr(prepared, k)]
+        raise ConfigError(f"{'; '.join(differences)}: the prepared folder {data.prepared} was cut with its own "
+                          "feature settings; drop these settings or prepare the corpora again with them")
+    config.features = prepared
+    return config
 
 
 def _wait_for(path: str, timeout: float = 1800.0) -> None:

@@ -426,8 +426,8 @@ def format_sizes(written: Dict[str, dict]) -> str:
 # Command line
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m keras_ser.export", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "python -m keras_ser.export") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("run", help="a finished run folder (keras_ser.fit --out), e.g. saved_models/<run>")
     parser.add_argument("--format", default="savedmodel,tflite",
                         help="comma-separated: savedmodel, tflite (default both)")
@@ -443,8 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[list] = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.export") -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
         written = export_run(args.run, args.format, args.quantize, args.out, verbose=True, evaluate=args.evaluate)
     except ExportError as err:

@@ -4,16 +4,20 @@
     python -m keras_ser.fit --protocol cross --source iemocap --targets msp_improv,savee,emodb --data corpora.yaml
 
 Writes into the run folder (`--out`): config.yaml (resolved), checkpoints/,
-best.weights.h5, history.json, tensorboard/, speakers.json, results.json and
-results.md, and prints the UA table at the end.
+best.weights.h5, history.json, tensorboard/, speakers.json, results.json,
+results.md, predictions.csv (one row per test utterance) and plots/ (training
+curves, confusion matrices), and prints the UA table and the folder at the end.
+Any setting of the config tree: `--set KEY=VALUE` (e.g. train.patience=8).
 """
 
 import argparse
 import dataclasses
+import json
 import os
 import shutil
 import sys
 import time
+import types
 from typing import Optional
 
 from keras_ser.config import (
@@ -22,6 +26,8 @@ from keras_ser.config import (
     FitConfig,
     load_fit_config,
     load_yaml,
+    merge,
+    parse_assignments,
     save_config,
 )
 from keras_ser.io import atomic_write_json
@@ -94,7 +100,7 @@ def train_run(config: FitConfig, resume: bool = False, overwrite: bool = False, 
     import keras
     import tensorflow as tf
 
-    from keras_ser.data import resolve_prepared
+    from keras_ser.data import adopt_prepared_features, resolve_prepared
     from keras_ser.protocols import plan_speakers, speaker_table
     from keras_ser.reporting import system_name
     from keras_ser.training.strategy import is_chief, make_strategy
@@ -102,6 +108,7 @@ def train_run(config: FitConfig, resume: bool = False, overwrite: bool = False, 
 
     started = time.time()
     chief = is_chief()
+    config = adopt_prepared_features(config)
     if chief:
         prepare_run_folder(config.out, resume, overwrite)
         save_config(config, os.path.join(config.out, "config.yaml"))
@@ -119,6 +126,7 @@ def train_run(config: FitConfig, resume: bool = False, overwrite: bool = False, 
             "prepared": prepared.root, "plan": plan.to_dict(), "per_corpus": speaker_table(plan),
             "vocabulary": vocabulary.to_dict()})
     if verbose and chief:
+        print(f"run folder: {config.out}", flush=True)
         print(f"{config.protocol} protocol, {system_name(config.model.preset, config.model.loss)}, tasks "
               f"{'+'.join(config.tasks)}; {strategy.num_replicas_in_sync} replica(s); "
               f"{data_plan.steps_per_epoch} steps/epoch; speakers {speaker_table(plan)}", flush=True)
@@ -153,12 +161,20 @@ def evaluate_run(config: FitConfig, run: TrainedRun, verbose: bool = True) -> di
         "wall_seconds": round(time.time() - run.started, 1),
     }
     if is_chief():
+        from keras_ser.predictions import PLOTS, PREDICTIONS, speakers_of, utterance_rows, write_plots, write_predictions
+
         atomic_write_json(os.path.join(config.out, "results.json"), results)
         table = run_tables(test, system) + "\n\n" + run_tables(test, system, level="segment")
         with open(os.path.join(config.out, "results.md"), "w", encoding="utf-8") as f:
             f.write(f"# {system}, {config.protocol} protocol\n\n{table}\n")
+        with open(os.path.join(config.out, "speakers.json"), encoding="utf-8") as f:
+            speakers = speakers_of(json.load(f)["prepared"])
+        write_predictions(os.path.join(config.out, PREDICTIONS), utterance_rows(predictions, config.tasks, speakers),
+                          config.tasks)
+        write_plots(os.path.join(config.out, PLOTS), run.history, test, system)
         if verbose:
             print("\n" + run_tables(test, system), flush=True)
+            print(f"\nrun folder: {config.out} (results.md, {PREDICTIONS}, {PLOTS}/)", flush=True)
     return results
 
 
@@ -170,44 +186,100 @@ def run_fit(config: FitConfig, resume: bool = False, overwrite: bool = False, ve
     return evaluate_run(config, run, verbose=verbose)
 
 
+def train(config=None, *, resume: bool = False, overwrite: bool = False, verbose: bool = True, **settings):
+    """Trains and evaluates one system like `keras-ser fit`; returns the finished run (`keras_ser.runs.Run`).
+
+    Also callable as `keras_ser.fit(...)`.
+
+    Args:
+        config: a FitConfig, a YAML path or shipped config name (`"paper"`),
+            a settings tree (dict), or None for the defaults.
+        resume, overwrite: as `--resume`, `--overwrite`.
+        verbose: progress and the UA table on stdout.
+        **settings: top-level keys of the config tree, applied after `config`
+            and validated like YAML: `protocol="cross", source="iemocap",
+            train={"epochs": 5}, data={"corpora": {"emodb": "/data/emodb"}}`.
+            Without `out` the folder is named like the command's default.
+
+    Example:
+        >>> run = keras_ser.fit(train={"epochs": 5}, out="saved_models/demo")
+        >>> run.results["test"]["arousal"]["average"]["utterance"]["ua"]
+    """
+    from keras_ser.config import from_dict, to_dict
+    from keras_ser.runs import load_run
+
+    if isinstance(config, FitConfig):
+        tree = to_dict(config)
+    elif isinstance(config, str):
+        tree = _config_file_values(config)
+    else:
+        tree = dict(config or {})
+    resolved = from_dict(FitConfig, merge(tree, settings)).validate()
+    if "out" not in settings and "out" not in tree:
+        resolved.out = default_out(resolved)
+    run_fit(resolved, resume=resume, overwrite=overwrite, verbose=verbose)
+    return load_run(resolved.out)
+
+
+class _CallableModule(types.ModuleType):
+    """`keras_ser.fit(...)` calls `train`; the module keeps serving `python -m keras_ser.fit`."""
+
+    def __call__(self, *args, **kwargs):
+        return train(*args, **kwargs)
+
+
+if __name__ != "__main__":
+    sys.modules[__name__].__class__ = _CallableModule
+
+
 # ---------------------------------------------------------------------------
 # Command line
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m keras_ser.fit", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "python -m keras_ser.fit") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     add_run_arguments(parser)
-    parser.add_argument("--out", help="run folder (default saved_models/<protocol>-<model>-<loss>-<task>-seed<seed>)")
+    parser.add_argument("--out", help="run folder (default saved_models/<protocol>-<preset>-<loss>-<task>-seed<seed>)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="delete an existing run folder and start over")
     return parser
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by fit, tuning.search and experiments."""
+    """Options shared by fit and search; each flag is a shortcut for one key of the config tree."""
     parser.add_argument("--config", help="YAML of settings, or a shipped config name (e.g. paper); flags override it")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="any setting of the config tree (keras_ser/config.py), e.g. train.patience=8, "
+                             "model.dropout=0.2, data.val_fraction=0.2; VALUE is YAML; repeatable; applied after "
+                             "--config and the other flags, validated like the YAML file")
     parser.add_argument("--protocol", choices=["multi", "cross"], help="multi-corpus (default) or cross-corpus")
     parser.add_argument("--source", help="cross protocol: the labelled source corpus")
     parser.add_argument("--targets", help="cross protocol: comma-separated target corpora")
     parser.add_argument("--target-split", action="store_true", default=None,
                         help="cross protocol: test on held-out target speakers only")
     parser.add_argument("--task", choices=["arousal", "valence", "both"], help="emotion task(s) (default both)")
-    parser.add_argument("--model", choices=sorted(DOMAIN_PRESETS), help="domain heads preset (default dann2)")
+    parser.add_argument("--preset", choices=sorted(DOMAIN_PRESETS),
+                        help="domain heads preset, model.preset (default dann2)")
     parser.add_argument("--loss", choices=["s", "sc"], help="s: softmax; sc: softmax + center loss (default)")
     parser.add_argument("--gamma", type=float, help="gradient reversal coefficient (default 0.3)")
     parser.add_argument("--gamma-schedule", choices=["constant", "ganin"], help="constant gamma or Ganin's ramp")
-    parser.add_argument("--lambda", dest="lambda_", type=float, help="softmax weight in eq. (6) (default 0.5)")
-    parser.add_argument("--alpha", type=float, help="center-loss center learning rate (default 0.5)")
+    parser.add_argument("--lambda", dest="lambda_", metavar="LAMBDA", type=float,
+                        help="softmax weight in eq. (6), model.lambda (default 0.5)")
+    parser.add_argument("--center-alpha", type=float,
+                        help="learning rate of the center-loss centers, model.center_alpha (default 0.5)")
     parser.add_argument("--center-form", choices=["bounded", "unbounded"],
-                        help="bounded (default): unit-norm task embeddings, cosine classifier, unit centers; "
-                             "unbounded: linear classifier and center loss on the raw embedding")
+                        help="model.center_form; bounded (default): unit-norm task embeddings, cosine classifier, "
+                             "unit centers; unbounded: linear classifier and center loss on the raw embedding")
     parser.add_argument("--epochs", type=int, help="maximum epochs")
     parser.add_argument("--batch-size", type=int, help="global batch size (default 128)")
     parser.add_argument("--seed", type=int, help="random seed (same seed, same metrics)")
     parser.add_argument("--strategy", choices=["auto", "default", "mirrored", "multi_worker"],
                         help="tf.distribute strategy (default auto: TF_CONFIG -> multi-worker)")
-    parser.add_argument("--data", help="YAML with `corpora: {name: root}` (and optional data settings)")
-    parser.add_argument("--prepared", help="folder of prepared TFRecords (pipelines.prepare output)")
+    parser.add_argument("--data", help="YAML of data settings: `corpora: {name: root}` and any other data.* key")
+    parser.add_argument("--prepared", help="folder of prepared TFRecords (pipelines.prepare output); its feature "
+                                           "settings (segment length, hop) become the run's")
+    parser.add_argument("--emotion-map", help="YAML table of categorical emotion -> arousal/valence, data.emotion_map "
+                                              "(default: the shipped table)")
     parser.add_argument("--synthetic-scale", choices=["tiny", "small", "paper"],
                         help="size of the synthetic corpora used when no corpora are given (default small)")
 
@@ -234,34 +306,36 @@ def overrides_from_args(args) -> dict:
     put("targets", args.targets.split(",") if args.targets else None)
     put("target_split", args.target_split)
     put("task", args.task)
-    put("model.preset", args.model)
+    put("model.preset", args.preset)
     put("model.loss", args.loss)
     put("model.gamma", args.gamma)
     put("model.gamma_schedule", args.gamma_schedule)
     put("model.lambda", args.lambda_)
-    put("model.center_alpha", args.alpha)
+    put("model.center_alpha", args.center_alpha)
     put("model.center_form", args.center_form)
     put("train.epochs", args.epochs)
     put("train.batch_size", args.batch_size)
     put("train.seed", args.seed)
     put("train.strategy", args.strategy)
     put("data.prepared", args.prepared)
+    put("data.emotion_map", args.emotion_map)
     put("data.synthetic_scale", args.synthetic_scale)
     if getattr(args, "out", None):
         put("out", args.out)
-    return tree
+    return merge(tree, parse_assignments(args.set))
 
 
 def default_out(config: FitConfig) -> str:
     return os.path.join("saved_models", f"{config.protocol}-{config.model.preset}-{config.model.loss}-{config.task}-seed{config.train.seed}")
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.fit") -> int:
+    args = build_parser(prog).parse_args(argv)
+    # After parsing: --help and argument errors never wait for TensorFlow.
     from keras_ser.corpora.base import LayoutError
     from keras_ser.training.trainer import CheckpointError
     from pipelines.dataset import CorruptShardError
 
-    args = build_parser().parse_args(argv)
     try:
         overrides = overrides_from_args(args)
         config = load_fit_config(args.config, overrides)

@@ -1,7 +1,8 @@
-"""Emotion of audio files with an exported model: `python -m keras_ser.predict`.
+"""Emotion of audio files or a live stream with an exported model: `python -m keras_ser.predict`.
 
     python -m keras_ser.predict a.wav b.flac --model saved_models/<run>/export/model.tflite
     python -m keras_ser.predict a.wav --model saved_models/<run>/export/saved_model --json
+    arecord -f S16_LE -r 16000 | python -m keras_ser.predict --stream - --model saved_models/<run>/export/model.tflite
 
 Any WAV/FLAC/AIFF, any sample rate and channel count: files are read and
 resampled to mono 16 kHz exactly like the training data
@@ -15,6 +16,11 @@ its probability), or with --json one JSON object per line (one per file).
 A file that cannot be read is reported with the reason and the other files
 still run. Exit code: 0 if at least one file was predicted, 1 if every file
 failed, 2 for a bad model path or bad options.
+
+--stream SOURCE ("-": standard input): one JSON line per --step seconds
+over the last --window seconds of audio (keras_ser.stream). The feature
+settings (model rate, segment length, hop) come from the export's
+export.json, i.e. from the run folder.
 """
 
 import argparse
@@ -27,6 +33,7 @@ import numpy as np
 
 from keras_ser.config import FeatureConfig
 from keras_ser.export import CLASS_NAMES, make_interpreter
+from keras_ser.stream import SAMPLE_FORMATS
 
 
 class ModelError(Exception):
@@ -138,36 +145,79 @@ def format_table(results: List[dict], tasks: List[str]) -> str:
 # Command line
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m keras_ser.predict", description=__doc__.split("\n")[0],
+def build_parser(prog: str = "python -m keras_ser.predict") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0],
                                      epilog="Exit code: 0 if at least one file was predicted, 1 if every file "
                                             "failed, 2 for a bad --model or bad options.")
-    parser.add_argument("files", nargs="+", help="audio files (WAV, FLAC or AIFF; any sample rate and channel count)")
+    parser.add_argument("files", nargs="*", help="audio files (WAV, FLAC or AIFF; any sample rate and channel count)")
     parser.add_argument("--model", required=True,
                         help="an exported model: a .tflite file or a SavedModel folder (keras_ser.export output)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per file (JSON lines) instead of a table")
     parser.add_argument("--threads", type=int, default=None, help="TFLite interpreter threads (default: LiteRT's)")
+    stream = parser.add_argument_group("streaming (one JSON line per step)")
+    stream.add_argument("--stream", metavar="SOURCE",
+                        help="read audio as it arrives from SOURCE ('-' = standard input, or a file or FIFO): WAV, "
+                             "or headerless PCM when --rate is given")
+    stream.add_argument("--window", type=float, default=2.0, help="seconds of audio each result covers (default 2)")
+    stream.add_argument("--step", type=float, default=0.5, help="seconds of audio between results (default 0.5)")
+    stream.add_argument("--rate", type=int, help="headerless PCM: its sample rate (the stream then has no header)")
+    stream.add_argument("--channels", type=int, default=1, help="headerless PCM: channel count (default 1)")
+    stream.add_argument("--sample-format", choices=sorted(SAMPLE_FORMATS), default="s16le",
+                        help="headerless PCM: sample format (default s16le, as arecord -f S16_LE)")
     return parser
 
 
-def main(argv: Optional[list] = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.predict") -> int:
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    if bool(args.files) == bool(args.stream):
+        parser.error("give audio files or --stream SOURCE (one of the two)")
+    if args.rate is not None and (args.rate < 1000 or args.channels < 1):
+        parser.error(f"--rate {args.rate} / --channels {args.channels}: need a rate >= 1000 Hz and >= 1 channel")
+    from keras_ser.recognizer import Recognizer
+
     try:
-        model = load_model(args.model, num_threads=args.threads)
+        recognizer = Recognizer.load(args.model, num_threads=args.threads)
     except ModelError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    results = predict_files(model, args.files)
+    if args.stream:
+        return run_stream(recognizer, args)
+    results = predict_files(recognizer.model, args.files, recognizer.features)
     if args.json:
         for result in results:
             print(json.dumps(result))
     else:
-        print(format_table(results, model.tasks))
+        print(format_table(results, recognizer.tasks))
     for result in results:
         if not result["ok"]:
             print(f"error: {result['file']}: {result['error']}", file=sys.stderr)
     return 0 if any(r["ok"] for r in results) else 1
+
+
+def run_stream(recognizer, args) -> int:
+    """Prints one JSON line per step; exit 0 after at least one line, 1 for an unreadable or too short stream."""
+    from keras_ser.audio import AudioError
+    from keras_ser.stream import open_stream, stream_predictions
+
+    printed = 0
+    try:
+        with open_stream(args.stream, args.rate, args.channels, args.sample_format) as sound:
+            for result in stream_predictions(recognizer, sound, args.window, args.step):
+                print(json.dumps(result), flush=True)
+                printed += 1
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except AudioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass  # Ctrl-C ends a live stream
+    if not printed:
+        print("error: the stream held no audio", file=sys.stderr)
+    return 0 if printed else 1
 
 
 if __name__ == "__main__":

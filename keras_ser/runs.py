@@ -43,6 +43,27 @@ class Run:
         """`dataset` of the run's "train", "val" or "test" speakers."""
         return self.dataset(self.speakers["plan"][split], batch_size)
 
+    @property
+    def results(self) -> dict:
+        """results.json: test UA/WA/confusion per task and corpus, the system, epochs run."""
+        return _read_json(os.path.join(self.root, "results.json"))
+
+    @property
+    def history(self) -> list:
+        """history.json: one record of losses, accuracies and validation UA per epoch."""
+        return _read_json(os.path.join(self.root, "history.json"))
+
+    def export(self, formats="savedmodel,tflite", quantize="none", **options) -> dict:
+        """`keras_ser.export.export_run` of this run into <root>/export; returns what was written."""
+        from keras_ser.export import export_run
+
+        return export_run(self.root, formats, quantize, **options)
+
+
+def _read_json(path: str):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
 
 def load_run(run_dir: str, weights: str = "best.weights.h5") -> Run:
     """Rebuilds the network of `run_dir` and loads its best weights."""

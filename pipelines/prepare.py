@@ -399,33 +399,63 @@ def parse_corpus_args(pairs: List[str]) -> Dict[str, str]:
     return corpora
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.prepare", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "python -m pipelines.prepare") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", action="append", default=[], metavar="NAME=ROOT",
                         help="a corpus and its root folder (repeatable); names: see keras_ser.corpora")
-    parser.add_argument("--data", help="YAML with a `corpora:` mapping of NAME: ROOT (e.g. the synthetic data.yaml)")
+    parser.add_argument("--data", help="YAML of data settings: `corpora: {NAME: ROOT}` (e.g. the synthetic "
+                                       "data.yaml) and optionally emotion_map, test_fraction, split_seed")
     parser.add_argument("--out", required=True, help="output folder for shards, manifest and summary")
     parser.add_argument("--workers", type=int, default=None,
                         help="decoding worker processes (default: one per core; 0: decode in the main process)")
-    parser.add_argument("--test-fraction", type=float, default=DataConfig.test_fraction,
-                        help="share of each corpus's speakers held out for testing (default 0.2)")
-    parser.add_argument("--split-seed", type=int, default=DataConfig.split_seed, help="seed of the speaker split")
+    parser.add_argument("--test-fraction", type=float,
+                        help=f"share of each corpus's speakers held out for testing (default {DataConfig.test_fraction})")
+    parser.add_argument("--split-seed", type=int, help=f"seed of the speaker split (default {DataConfig.split_seed})")
     parser.add_argument("--emotion-map", help="YAML table of categorical -> arousal/valence (default: shipped)")
-    parser.add_argument("--segment-hop", type=int, default=FeatureConfig.segment_hop,
-                        help="samples between segment starts (default 2120: 50%% overlap)")
+    parser.add_argument("--segment-hop", type=int,
+                        help=f"samples between segment starts (default {FeatureConfig.segment_hop}: 50%% overlap)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="any data.* or features.* setting of the config tree (keras_ser/config.py), e.g. "
+                             "features.segment_hop=1060; VALUE is YAML; repeatable; validated like a config file")
     return parser
 
 
-def main(argv=None) -> int:
+# Keys of DataConfig the prepare step reads; the others only matter to fit.
+PREPARE_DATA_KEYS = ("corpora", "emotion_map", "test_fraction", "split_seed")
+
+
+def resolve_settings(args):
+    """(DataConfig, FeatureConfig) from --data, then the flags, then --set; strict like a config file."""
+    from keras_ser.config import FitConfig, merge, parse_assignments
+
+    tree: dict = {"data": {}}
+    if args.data:
+        tree["data"] = dict(load_yaml(args.data))
+        tree["data"].pop("synthetic", None)  # provenance note written by keras_ser.synth
+    flags = {"test_fraction": args.test_fraction, "split_seed": args.split_seed, "emotion_map": args.emotion_map}
+    tree["data"].update({key: value for key, value in flags.items() if value is not None})
+    if args.corpus:
+        tree["data"]["corpora"] = {**(tree["data"].get("corpora") or {}), **parse_corpus_args(args.corpus)}
+    if args.segment_hop is not None:
+        tree["features"] = {"segment_hop": args.segment_hop}
+    settings = parse_assignments(args.set)
+    for key in settings:
+        if key not in ("data", "features"):
+            raise ConfigError(f"--set {key}...: prepare takes data.* and features.* settings only")
+    config = from_dict(FitConfig, merge(tree, settings)).validate()
+    unused = sorted(key for key in tree["data"] if key not in PREPARE_DATA_KEYS)
+    if unused:
+        print(f"note: --data sets {', '.join(unused)}, which fit reads and prepare does not", file=sys.stderr)
+    return config.data, config.features
+
+
+def main(argv=None, prog: str = "python -m pipelines.prepare") -> int:
     from keras_ser.corpora.base import LayoutError
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
-        corpora = dict(from_dict(DataConfig, {"corpora": load_yaml(args.data).get("corpora", {})}).corpora) if args.data else {}
-        corpora.update(parse_corpus_args(args.corpus))
-        data = DataConfig(corpora=corpora, test_fraction=args.test_fraction, split_seed=args.split_seed,
-                          emotion_map=args.emotion_map)
-        prepare(corpora, args.out, FeatureConfig(segment_hop=args.segment_hop), data, args.workers)
+        data, features = resolve_settings(args)
+        prepare(data.corpora, args.out, features, data, args.workers)
     except (ConfigError, LayoutError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

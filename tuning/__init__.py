@@ -6,7 +6,15 @@ report.py      the trial table and the validation-UA plot
 search.py      the command line and `run_search`
 """
 
-from tuning.hypermodel import FitHyperModel
-from tuning.tuner import ORACLES, FitTuner, make_tuner
+import importlib
 
-__all__ = ["FitHyperModel", "FitTuner", "ORACLES", "make_tuner"]
+# Lazy (PEP 562): `python -m tuning.search --help` must not import KerasTuner and TensorFlow.
+_EXPORTS = {"FitHyperModel": "tuning.hypermodel", "FitTuner": "tuning.tuner", "ORACLES": "tuning.tuner",
+            "make_tuner": "tuning.tuner"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tuning' has no attribute {name!r}")

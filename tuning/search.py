@@ -26,6 +26,8 @@ BEST_CONFIG = "best.yaml"
 BEST_RESULTS = "best_results.json"
 PLOT = "val_ua_gamma_lambda.png"
 TRIALS_TABLE = "trials.md"
+# The keys of tuning.tuner.ORACLES, named here so --help does not import KerasTuner.
+TUNERS = ("bayesian", "hyperband", "random")
 
 
 def run_search(config: FitConfig, tuner: str = "bayesian", trials: int = 10, fixed: Optional[dict] = None,
@@ -100,13 +102,12 @@ def summarise(search, config: FitConfig, verbose: bool = True) -> dict:
 # Command line
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m tuning.search") -> argparse.ArgumentParser:
     from keras_ser.fit import add_run_arguments
-    from tuning.tuner import ORACLES
 
-    parser = argparse.ArgumentParser(prog="python -m tuning.search", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     add_run_arguments(parser)
-    parser.add_argument("--tuner", choices=sorted(ORACLES), default="bayesian", help="search algorithm (default bayesian)")
+    parser.add_argument("--tuner", choices=TUNERS, default="bayesian", help="search algorithm (default bayesian)")
     parser.add_argument("--trials", type=int, default=10, help="number of trials in the whole search (default 10)")
     parser.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                         help="hold a searched setting constant (gamma, lambda, center_alpha, learning_rate); repeatable")
@@ -130,14 +131,16 @@ def parse_fixed(items) -> dict:
     return fixed
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: Optional[list] = None, prog: str = "python -m tuning.search") -> int:
+    args = build_parser(prog).parse_args(argv)
+    # After parsing: --help and argument errors never wait for TensorFlow.
     from keras_ser.corpora.base import LayoutError
+    from keras_ser.data import adopt_prepared_features
     from keras_ser.fit import overrides_from_args
     from keras_ser.training.trainer import CheckpointError
 
-    args = build_parser().parse_args(argv)
     try:
-        config = load_fit_config(args.config, overrides_from_args(args))
+        config = adopt_prepared_features(load_fit_config(args.config, overrides_from_args(args)))
         run_search(config, tuner=args.tuner, trials=args.trials, fixed=parse_fixed(args.fix),
                    overwrite=args.overwrite)
     except (ConfigError, LayoutError, CheckpointError, FileNotFoundError) as err:

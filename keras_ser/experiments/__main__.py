@@ -11,15 +11,16 @@ import argparse
 import sys
 from typing import Optional
 
-from keras_ser.config import ConfigError, load_yaml
+from keras_ser.config import ConfigError, load_yaml, merge, parse_assignments
+from keras_ser.experiments.suite import RESERVED
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m keras_ser.experiments", description=__doc__.split("\n")[0],
+def build_parser(prog: str = "python -m keras_ser.experiments") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.split("\n")[2:]))
     parser.add_argument("--suite", default="paper",
-                        help="suite YAML, or a shipped suite name (paper, gamma_sweep); default paper")
+                        help=f"suite YAML, or a shipped suite name ({', '.join(shipped_suites())}); default paper")
     parser.add_argument("--out", required=True, help="folder for runs/, plots/, report.md and report.json")
     parser.add_argument("--data", help="YAML with `corpora: {name: root}`; default: the synthetic corpora")
     parser.add_argument("--prepared", help="folder of prepared TFRecords (pipelines.prepare output)")
@@ -35,8 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cross-sources",
                         help="cross protocol sources: auto (iemocap if present, else each corpus), all, or A,B")
     parser.add_argument("--paper-reference", help="YAML of the paper's numbers (default: the shipped, empty slot)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="any setting of the config tree for every run (e.g. train.patience=8); VALUE is YAML; "
+                             "repeatable; wins over the suite's base and variants. Keys the suite decides per run "
+                             "(protocol, task, train.seed, ...) are refused")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     return parser
+
+
+def shipped_suites() -> list:
+    """Names of the suites in keras_ser/configs/suites (the paper's reference numbers are not a suite)."""
+    import os
+
+    folder = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "suites")
+    return sorted(name[:-5] for name in os.listdir(folder) if name.endswith(".yaml") and name != "paper_reference.yaml")
 
 
 def overrides_from_args(args) -> tuple:
@@ -54,16 +67,23 @@ def overrides_from_args(args) -> tuple:
     for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size)):
         if value is not None:
             tree.setdefault("train", {})[key] = value
-    return tree, (True if synthetic else None)
+    settings = parse_assignments(getattr(args, "set", []))
+    for item in getattr(args, "set", []):
+        key = item.partition("=")[0].strip().replace("lambda_", "lambda")
+        if any(key == reserved or key.startswith(reserved + ".") for reserved in RESERVED):
+            raise ConfigError(f"--set {key}: the suite decides this per run; use the matching flag "
+                              "(--task, --seeds, --folds, --cross-sources) or the suite YAML")
+    return merge(tree, settings), (True if synthetic else None)
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.experiments") -> int:
+    args = build_parser(prog).parse_args(argv)
+    # After parsing: --help and argument errors never wait for TensorFlow.
     from keras_ser.corpora.base import LayoutError
     from keras_ser.experiments import load_suite, run_suite
     from keras_ser.training.trainer import CheckpointError
     from pipelines.dataset import CorruptShardError
 
-    args = build_parser().parse_args(argv)
     try:
         if args.seeds is not None and args.seeds < 1:
             raise ConfigError(f"--seeds: {args.seeds} is not accepted; at least 1")

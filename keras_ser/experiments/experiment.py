@@ -1,5 +1,6 @@
 """One suite end to end: data -> planned runs -> training (cached) -> analysis -> plots -> report."""
 
+import dataclasses
 import json
 import os
 import time
@@ -23,9 +24,9 @@ from keras_ser.experiments.suite import Suite
 
 def resolve_data(overrides: Dict, verbose: bool = True):
     """Prepares (or finds) the data once for every run; returns (prepared corpora, description, synthetic)."""
-    from keras_ser.data import resolve_prepared
+    from keras_ser.data import adopt_prepared_features, resolve_prepared
 
-    config = from_dict(FitConfig, merge(overrides, {"out": "unused"})).validate()
+    config = adopt_prepared_features(from_dict(FitConfig, merge(overrides, {"out": "unused"})).validate())
     data = config.data
     synthetic = not data.corpora and not data.prepared
     if synthetic:
@@ -61,7 +62,8 @@ def run_suite(suite: Suite, out: str, overrides: Optional[Dict] = None, seeds: O
 
     prepared, description, is_synthetic = resolve_data(merge(suite.base, overrides), verbose)
     # Every run reads the folder prepared above instead of resolving the data again.
-    overrides = merge(overrides, {"data": {"prepared": prepared.root, "corpora": {}}})
+    overrides = merge(overrides, {"data": {"prepared": prepared.root, "corpora": {}},
+                                  "features": dataclasses.asdict(prepared.features)})
     groups = make_groups(suite, prepared.corpora, sources)
     specs = plan_runs(suite, groups, out, overrides, seeds, folds, run_task)
     if verbose:

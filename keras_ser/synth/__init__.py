@@ -11,7 +11,15 @@ Example:
     ['emodb', 'iemocap', 'msp_improv', 'savee']
 """
 
-from keras_ser.synth.generation import generate
-from keras_ser.synth.layouts import SCALES, SYNTHETIC_CORPORA
+import importlib
 
+# Lazy (PEP 562): `python -m keras_ser.synth --help` answers before scipy loads.
+_EXPORTS = {"generate": "keras_ser.synth.generation", "SCALES": "keras_ser.synth.layouts",
+            "SYNTHETIC_CORPORA": "keras_ser.synth.layouts"}
 __all__ = ["SCALES", "SYNTHETIC_CORPORA", "generate"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'keras_ser.synth' has no attribute {name!r}")

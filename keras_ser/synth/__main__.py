@@ -3,13 +3,12 @@
 import argparse
 import sys
 
-from keras_ser.synth.generation import SynthError, generate
 from keras_ser.synth.layouts import SCALES, SYNTHETIC_CORPORA
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m keras_ser.synth") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m keras_ser.synth",
+        prog=prog,
         description="Generate the synthetic stand-ins for IEMOCAP, MSP-IMPROV, SAVEE and Emo-DB "
         "in their own on-disk layouts, plus DIR/data.yaml pointing at them.",
     )
@@ -31,8 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv=None, prog: str = "python -m keras_ser.synth") -> int:
+    args = build_parser(prog).parse_args(argv)
+    from keras_ser.synth.generation import SynthError, generate
+
     corpora = [name.strip() for name in args.corpora.split(",") if name.strip()]
     try:
         roots = generate(args.out, scale=args.scale, seed=args.seed, corpora=corpora, workers=args.workers)

@@ -13,7 +13,6 @@ from fractions import Fraction
 from typing import Optional, Tuple
 
 import numpy as np
-from scipy import signal
 
 # Active-speech RMS a neutral utterance is normalised to before emotion gain:
 # -28 dBFS leaves ~12 dB for loud (angry) speech and its peaks.
@@ -80,12 +79,16 @@ def room_impulse_response(rng: np.random.Generator, sample_rate: int, rt60: floa
 
 @functools.lru_cache(maxsize=None)
 def _microphone(sample_rate: int, band: Tuple[float, float]) -> np.ndarray:
+    from scipy import signal  # here, not at the top: the corpus registry stays light for --help
+
     high = min(band[1], 0.45 * sample_rate)
     return signal.butter(2, (band[0], high), btype="bandpass", fs=sample_rate, output="sos")
 
 
 @functools.lru_cache(maxsize=None)
 def _tilt_lowpass(sample_rate: int) -> np.ndarray:
+    from scipy import signal
+
     return signal.butter(1, 2000.0, btype="lowpass", fs=sample_rate, output="sos")
 
 
@@ -101,6 +104,8 @@ def colored_noise(rng: np.random.Generator, size: int, exponent: float) -> np.nd
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     if from_rate == to_rate:
         return audio
+    from scipy import signal
+
     ratio = Fraction(to_rate, from_rate)
     return signal.resample_poly(audio, ratio.numerator, ratio.denominator)
 
@@ -122,6 +127,8 @@ def record(
             (one per speaker: each speaker has a place in the room).
         rng: the utterance's generator (noise, level jitter).
     """
+    from scipy import signal
+
     rate = chain.sample_rate
     audio = resample(speech, speech_rate, rate)
     audio = signal.sosfilt(_microphone(rate, chain.mic_band), audio)

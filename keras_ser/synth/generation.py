@@ -110,6 +110,15 @@ def _run(jobs: List[SpeakerJob], workers: int):
         yield from pool.imap_unordered(render_speaker, ordered)
 
 
+def _require_espeak() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("espeakng_loader") is None:
+        raise SynthError("the synthetic corpora are spoken by eSpeak NG, which is not installed; install the "
+                         "[synth] extra (pip install -e \".[synth]\"), whose pinned build keeps the audio "
+                         "byte-identical for a seed")
+
+
 def write_data_yaml(out_dir: str, scale: str, seed: int) -> str:
     """data.yaml listing every corpus in `out_dir` generated with (scale, seed)."""
     roots = {}
@@ -163,6 +172,7 @@ def generate(
         if is_complete(roots[name], scale, seed):
             print(f"synth: {name}: complete ({scale}, seed {seed}), skipped", file=log, flush=True)
             continue
+        _require_espeak()
         corpus = SYNTHETIC_CORPORA[name]()
         plan, corpus_jobs = _prepare(out_dir, corpus, scale, seed)
         pending[name] = (corpus, plan, len(corpus_jobs), [])
