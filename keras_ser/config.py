@@ -198,11 +198,10 @@ class FitConfig:
                 raise ConfigError("targets: the cross protocol needs at least one target corpus (--targets A,B)")
             if self.source in self.targets:
                 raise ConfigError(f"targets: the target corpora must differ from the source {self.source!r}")
-            # Checked before any synthesis, preparation or run folder; a
-            # prepared folder's corpora are known only once it is read.
+            # Checked before any synthesis, preparation or run folder (a
+            # prepared folder names its corpora in prepared.json).
             available = self.corpus_names
-            prepared_only = bool(self.data.prepared) and not self.data.corpora
-            for key, names in (() if prepared_only else (("source", [self.source]), ("targets", self.targets))):
+            for key, names in (("source", [self.source]), ("targets", self.targets)) if available else ():
                 unknown = [name for name in names if name not in available]
                 if unknown:
                     raise ConfigError(f"{key}: {', '.join(map(repr, unknown))} is not among the run's corpora "
@@ -211,9 +210,18 @@ class FitConfig:
 
     @property
     def corpus_names(self) -> List[str]:
-        """The corpora this run reads: data.corpora, or the synthetic ones when none are given."""
+        """The corpora this run reads: data.corpora, those of the prepared folder, or the synthetic ones."""
         if self.data.corpora:
             return sorted(self.data.corpora)
+        if self.data.prepared:
+            import json
+
+            path = os.path.join(os.path.expanduser(self.data.prepared), "prepared.json")
+            try:
+                with open(path, encoding="utf-8") as f:
+                    return sorted(json.load(f)["corpora"])
+            except (OSError, ValueError, KeyError):
+                return []  # not prepared yet: the data side names what is missing
         from keras_ser.synth.layouts import SYNTHETIC_CORPORA
 
         return list(SYNTHETIC_CORPORA)

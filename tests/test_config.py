@@ -51,3 +51,11 @@ def test_cross_protocol_over_a_prepared_folder_is_not_checked_against_the_synthe
     # An experiments suite hands every run its prepared folder and no corpora.
     config = _config(protocol="cross", source="emodb", targets=["emovo"], data={"prepared": str(tmp_path)})
     assert config.validate().targets == ["emovo"]
+
+
+def test_cross_protocol_over_a_prepared_folder_is_checked_against_its_corpora(tmp_path):
+    (tmp_path / "prepared.json").write_text('{"corpora": {"emodb": "/data/emodb", "emovo": "/data/emovo"}}')
+    assert _config(protocol="cross", source="emodb", targets=["emovo"],
+                   data={"prepared": str(tmp_path)}).validate().source == "emodb"
+    with pytest.raises(ConfigError, match="targets: 'savee' is not among the run's corpora \\(emodb, emovo\\)"):
+        _config(protocol="cross", source="emodb", targets=["savee"], data={"prepared": str(tmp_path)}).validate()
