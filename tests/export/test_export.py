@@ -133,7 +133,7 @@ def test_int8_waveform_signature_agrees_with_float_on_test_audio(exported, run):
 def test_cli_exports_a_chosen_variant_to_a_chosen_folder(run_dir, tmp_path, capsys):
     out = tmp_path / "exported"
     assert main([run_dir, "--format", "tflite", "--quantize", "dynamic", "--out", str(out)]) == 0
-    assert sorted(os.listdir(out)) == ["export.json", "model_dynamic.tflite"]
+    assert sorted(os.listdir(out)) == ["export.json", "model_dynamic.tflite", "normalisation.json"]
     assert "model_dynamic.tflite" in capsys.readouterr().out
 
 
