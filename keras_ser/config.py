@@ -219,6 +219,7 @@ def check_corpus_names(corpora) -> None:
         raise ConfigError(f"data.corpora: unknown corpus {', '.join(map(repr, unknown))}; "
                           f"accepted: {', '.join(sorted(ADAPTERS))}")
 
+
 # Feature normalisation modes (pipelines.normalisation.MODES).
 NORMALISATIONS = ("global", "corpus", "speaker")
 
