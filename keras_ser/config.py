@@ -78,8 +78,9 @@ class DataConfig:
     fold: int = 0
     # Per-frequency feature standardisation (pipelines.normalisation):
     # global (training speakers' statistics for everyone), corpus (per
-    # corpus) or speaker (per speaker, from the speaker's own audio).
-    normalisation: str = "global"
+    # corpus) or speaker (per speaker, from the speaker's own audio; chosen
+    # on validation UA, docs/normalisation).
+    normalisation: str = "speaker"
 
 
 @dataclasses.dataclass

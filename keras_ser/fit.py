@@ -210,8 +210,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="YAML with `corpora: {name: root}` (and optional data settings)")
     parser.add_argument("--prepared", help="folder of prepared TFRecords (pipelines.prepare output)")
     parser.add_argument("--normalisation", choices=list(NORMALISATIONS),
-                        help="feature standardisation: global (training speakers' statistics, default), corpus "
-                             "(per corpus) or speaker (per speaker, from the speaker's own audio)")
+                        help="feature standardisation: speaker (per speaker, from the speaker's own audio; default), "
+                             "corpus (per corpus) or global (the training speakers' statistics, the paper's)")
     parser.add_argument("--synthetic-scale", choices=["tiny", "small", "paper"],
                         help="size of the synthetic corpora used when no corpora are given (default small)")
 

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from keras_ser.config import DataConfig
 from keras_ser.export import QUANTIZATIONS, evaluate_exports, main, tflite_operators, tflite_ops
 from keras_ser.predict import load_model
 from tests.export.helpers import real_segments, split_audio, utterance_ua
@@ -34,7 +35,7 @@ def test_writes_savedmodel_tflite_per_quantization_and_summary(exported, run_dir
         assert os.path.dirname(entry["path"]) == out and os.path.getsize(entry["path"]) == entry["bytes"] > 0
     summary = json.load(open(os.path.join(out, "export.json")))
     assert summary["signatures"] == ["segments", "waveform", "waveform_adapted", "statistics"]
-    assert summary["tasks"] == ["arousal", "valence"] and summary["normalisation"] == "global"
+    assert summary["tasks"] == ["arousal", "valence"] and summary["normalisation"] == DataConfig.normalisation
     assert summary["files"]["tflite_int8"]["bytes"] == exported["tflite_int8"]["bytes"]
     # Quantized weights are smaller than float32 ones.
     sizes = {q: exported[f"tflite_{q}"]["bytes"] for q in QUANTIZATIONS}

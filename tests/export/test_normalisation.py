@@ -23,21 +23,20 @@ MODES = ("global", "corpus", "speaker")
 
 @pytest.fixture(scope="module")
 def trained(request, tmp_path_factory):
-    """{mode: (run, {name: export entry})}; global is the package's shared run."""
-    from keras_ser.config import load_fit_config
+    """{mode: (run, {name: export entry})}; the default mode is the package's shared run."""
+    from keras_ser.config import DataConfig, load_fit_config
     from keras_ser.fit import run_fit
     from keras_ser.runs import load_run
     from tests.helpers import tiny_prepared
 
-    out = {"global": (request.getfixturevalue("run"), request.getfixturevalue("exported"))}
+    out = {DataConfig.normalisation: (request.getfixturevalue("run"), request.getfixturevalue("exported"))}
     folder = tmp_path_factory.mktemp("normalised_runs")
     prepared = tiny_prepared(str(folder / "tones"))
-    for mode in ("corpus", "speaker"):
+    for mode in (m for m in MODES if m not in out):
         config = load_fit_config(None, {"data": {"prepared": prepared, "normalisation": mode},
                                         "out": str(folder / mode), "train": {"batch_size": 16, "epochs": 2, "seed": 1}})
         run_fit(config, verbose=False)
-        # int8 for one of them: its calibration normalises each speaker with its own statistics.
-        written = export_run(str(folder / mode), ["savedmodel", "tflite"], ["none", "int8"] if mode == "speaker" else ["none"])
+        written = export_run(str(folder / mode), ["savedmodel", "tflite"], ["none"])
         out[mode] = (load_run(str(folder / mode)), written)
     return out
 
@@ -114,6 +113,7 @@ def test_statistics_signature_over_a_speakers_audio_gives_the_training_statistic
 
 
 def test_int8_adapted_signature_agrees_with_float(trained):
+    """The shared run's int8 file: calibrated with each training speaker's own statistics."""
     from keras_ser.audio import load_waveform
 
     run, written = trained["speaker"]
