@@ -76,6 +76,11 @@ class DataConfig:
     # test_fraction split (see keras_ser.protocols). 0 = no folds.
     folds: int = 0
     fold: int = 0
+    # Per-frequency feature standardisation (pipelines.normalisation):
+    # global (training speakers' statistics for everyone), corpus (per
+    # corpus) or speaker (per speaker, from the speaker's own audio; chosen
+    # on validation UA, docs/normalisation).
+    normalisation: str = "speaker"
 
 
 @dataclasses.dataclass
@@ -166,6 +171,7 @@ class FitConfig:
         _check_choice("train.optimizer", self.train.optimizer, ("adadelta", "adam", "sgd"))
         _check_choice("train.strategy", self.train.strategy, ("auto", "default", "mirrored", "multi_worker"))
         _check_choice("data.synthetic_scale", self.data.synthetic_scale, ("tiny", "small", "paper"))
+        _check_choice("data.normalisation", self.data.normalisation, NORMALISATIONS)
         for head in self.model.domain_heads:
             _check_choice("model.domain_heads[]", head, DOMAIN_LABELS)
         _check_range("model.lambda_", self.model.lambda_, 0.0, 1.0)
@@ -240,6 +246,9 @@ def check_corpus_names(corpora) -> None:
         raise ConfigError(f"data.corpora: unknown corpus {', '.join(map(repr, unknown))}; "
                           f"accepted: {', '.join(sorted(ADAPTERS))}")
 
+
+# Feature normalisation modes (pipelines.normalisation.MODES).
+NORMALISATIONS = ("global", "corpus", "speaker")
 
 # The domain labels a head can predict, and the paper's presets.
 DOMAIN_LABELS = ("gender", "language", "corpus", "speaker")

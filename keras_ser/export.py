@@ -10,18 +10,28 @@ Writes into `<run>/export/` (or `--out`):
     model_int8.tflite            int8 network, float features and first convolution (--quantize int8)
     export.json                  what was written, sizes, tasks, labels
 
-Two signatures, identical in the SavedModel and every .tflite file:
-    segments  spectrogram (batch, 32, 129, 1) float32, already normalised
-              -> {task: (batch, 2) probabilities}
-    waveform  waveform (samples,) float32, mono 16 kHz, any length
-              -> {task: (2,) probabilities}: the mean of the segment posteriors
-              (the paper's utterance-level decision)
+Four signatures, identical in the SavedModel and every .tflite file:
+    segments          spectrogram (batch, 32, 129, 1) float32, already normalised
+                      -> {task: (batch, 2) probabilities}
+    waveform          waveform (samples,) float32, mono 16 kHz, any length
+                      -> {task: (2,) probabilities}: the mean of the segment posteriors
+                      (the paper's utterance-level decision), normalised with
+                      the run's training statistics
+    waveform_adapted  waveform, mean (129,), std (129,) -> as `waveform`, normalised
+                      with the given statistics: those of the speaker or microphone,
+                      for a run trained with `corpus` or `speaker` normalisation
+    statistics        waveform -> {"sum", "sum_squares": (129,), "frames": ()}: the
+                      per-frequency sums of the log spectrograms, from which
+                      `keras_ser.adaptation` computes a speaker's mean/std
+                      (batch or streaming)
 Only the tasks the run trained are outputs. Class 0/1 = low/high arousal,
 negative/positive valence (keras_ser.corpora.emotion_map).
 
 The waveform signature computes the training features in its graph with the
 very functions the prepare step uses (`keras_ser.features.log_spectrogram_segments`)
 and normalises with the run's training statistics, so a device feeds raw audio.
+export.json and a copy of the run's normalisation.json (beside the models)
+record the normalisation mode and the training statistics.
 
 TFLite uses builtin ops only (no Flex/SELECT_TF_OPS); `tflite_ops` lists them.
 int8: integer quantization of the network, calibrated on real training
@@ -49,7 +59,7 @@ from keras_ser.io import atomic_write_bytes
 
 FORMATS = ("savedmodel", "tflite")
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
-SIGNATURES = ("segments", "waveform")
+SIGNATURES = ("segments", "waveform", "waveform_adapted", "statistics")
 # Name scope of the in-graph features; the int8 conversion keeps it in float.
 FEATURE_SCOPE = "features"
 # The int8 conversion also keeps the first convolution (with its fused
@@ -102,6 +112,8 @@ def build_archive(run):
     import keras
     import tensorflow as tf
 
+    from keras_ser.features import log_spectrogram_segments
+
     features = run.config.features
     model = run.network.inference_model
     tasks = list(run.config.tasks)
@@ -112,15 +124,30 @@ def build_archive(run):
         probabilities = model(spectrogram, training=False)
         return {task: probabilities[task] for task in tasks}
 
-    def waveform(waveform):
+    def waveform_adapted(waveform, mean, std):
         probabilities = model(normalised_segments(waveform, features, mean, std), training=False)
         # The paper's utterance-level decision: the mean of the segment posteriors.
         return {task: tf.reduce_mean(probabilities[task], axis=0) for task in tasks}
 
+    def waveform(waveform):
+        return waveform_adapted(waveform, mean, std)
+
+    def statistics(waveform):
+        # The sums the prepare step writes into a shard's receipt, over the same frames.
+        with tf.name_scope(FEATURE_SCOPE):
+            frames = tf.reshape(log_spectrogram_segments(waveform, features), [-1, features.num_bins])
+            return {"sum": tf.reduce_sum(frames, axis=0), "sum_squares": tf.reduce_sum(tf.square(frames), axis=0),
+                    "frames": tf.cast(tf.shape(frames)[0], tf.float32)}
+
+    audio = tf.TensorSpec([None], tf.float32, name="waveform")
+    bins = features.num_bins
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("segments", segments, [tf.TensorSpec([None, *features.shape], tf.float32, name="spectrogram")])
-    archive.add_endpoint("waveform", waveform, [tf.TensorSpec([None], tf.float32, name="waveform")])
+    archive.add_endpoint("waveform", waveform, [audio])
+    archive.add_endpoint("waveform_adapted", waveform_adapted, [
+        audio, tf.TensorSpec([bins], tf.float32, name="mean"), tf.TensorSpec([bins], tf.float32, name="std")])
+    archive.add_endpoint("statistics", statistics, [audio])
     return archive
 
 
@@ -194,9 +221,11 @@ def calibration_data(run, segments: int = CALIBRATION_SEGMENTS, utterances: int 
     """() -> iterator of (signature, inputs): real training segments and utterances of `run`.
 
     Segments come from the run's prepared TFRecords (training speakers),
-    normalised with the run's statistics, exactly what the network saw in
+    normalised with the run's statistics (each speaker's own under `corpus`
+    or `speaker` normalisation), exactly what the network saw in
     training. Waveforms are the same speakers' audio, read from the paths
-    of the prepared manifest.
+    of the prepared manifest; `waveform_adapted` is calibrated with each
+    speaker's statistics.
     """
     import tensorflow as tf
 
@@ -215,19 +244,22 @@ def calibration_data(run, segments: int = CALIBRATION_SEGMENTS, utterances: int 
     # Round-robin over speakers so every corpus and speaker is represented.
     records = tf.data.Dataset.from_tensor_slices([prepared.shard(s) for s in train]).interleave(
         tf.data.TFRecordDataset, cycle_length=len(train), block_length=1)
+    normalisation = run.normalisation
     spectrograms = []
     for batch in records.take(segments).batch(64):
-        spectrograms.append(parse_segments(batch, features.shape)["spectrogram"].numpy())
+        parsed = parse_segments(batch, features.shape)
+        mean, std = normalisation.arrays([s.decode() for s in parsed["speaker"].numpy()], prepared.receipt)
+        spectrograms.append((parsed["spectrogram"].numpy() - mean[:, np.newaxis]) / std[:, np.newaxis])
     if not spectrograms:
         raise ExportError(f"int8 calibration: no segments in the training shards under {prepared.root}")
-    spectrograms = (np.concatenate(spectrograms) - run.mean) / run.std
+    spectrograms = np.concatenate(spectrograms)
 
     rows = [r for r in prepared.utterances if r["speaker"] in set(train)]
     step = max(1, len(rows) // utterances)
     waveforms, unreadable = [], []
     for row in rows[::step][:utterances]:
         try:
-            waveforms.append(load_waveform(row["path"], features)[0])
+            waveforms.append((load_waveform(row["path"], features)[0], normalisation.stats(row["speaker"])))
         except AudioError as err:
             unreadable.append(f"{row['path']}: {err}")
     if unreadable and waveforms:
@@ -240,8 +272,11 @@ def calibration_data(run, segments: int = CALIBRATION_SEGMENTS, utterances: int 
     def generate():
         for spectrogram in spectrograms:
             yield "segments", {"spectrogram": spectrogram[np.newaxis, ..., np.newaxis].astype(np.float32)}
-        for waveform in waveforms:
-            yield "waveform", {"waveform": waveform.astype(np.float32)}
+        for waveform, stats in waveforms:
+            waveform = waveform.astype(np.float32)
+            yield "waveform", {"waveform": waveform}
+            yield "waveform_adapted", {"waveform": waveform, "mean": stats.mean, "std": stats.std}
+            yield "statistics", {"waveform": waveform}
 
     return generate
 
@@ -362,12 +397,15 @@ def export_run(run_dir: str, formats: Iterable[str] = FORMATS, quantize: Iterabl
         "classes": {task: list(CLASS_NAMES[task]) for task in run.config.tasks},
         "signatures": list(SIGNATURES),
         "features": dataclasses.asdict(run.config.features),
+        "normalisation": run.normalisation.mode,
         "files": {name: {"path": os.path.relpath(v["path"], out), "bytes": v["bytes"]}
                   for name, v in written.items() if "path" in v},
     }
     if evaluate:
         summary["evaluation"] = {"split": evaluate, "scores": {name: v["scores"] for name, v in written.items()}}
     _write_bytes(os.path.join(out, "export.json"), json.dumps(summary, indent=1).encode("utf-8"))
+    # The mode and the training statistics travel with the models (keras_ser.predict reads them).
+    shutil.copyfile(os.path.join(run.root, "normalisation.json"), os.path.join(out, "normalisation.json"))
     return written
 
 

@@ -22,6 +22,7 @@ from typing import Optional
 
 from keras_ser.config import (
     DOMAIN_PRESETS,
+    NORMALISATIONS,
     ConfigError,
     FitConfig,
     load_fit_config,
@@ -36,6 +37,7 @@ from keras_ser.io import atomic_write_json
 def build_data(config: FitConfig, prepared, plan):
     """DataPlan for the trainer, plus the test dataset factory and the vocabulary."""
     from pipelines.dataset import Vocabulary, make_dataset
+    from pipelines.normalisation import fit_normalisation
     from keras_ser.training.trainer import DataPlan, steps_for
 
     training = plan.train + plan.unlabelled
@@ -47,20 +49,23 @@ def build_data(config: FitConfig, prepared, plan):
         corpus=sorted({r["corpus"] for r in rows}),
         speaker=sorted(set(training)),
     )
-    mean, std = prepared.normalisation(plan.train)
+    normalisation = fit_normalisation(config.data.normalisation, prepared.receipt, plan.train, plan.unlabelled,
+                                      plan.val + plan.test)
 
     def shards(speakers):
         return [prepared.shard(s) for s in speakers]
 
-    common = dict(features=prepared.features, vocabulary=vocabulary, mean=mean, std=std,
-                  batch_size=config.train.batch_size)
+    common = dict(features=prepared.features, vocabulary=vocabulary, batch_size=config.train.batch_size)
 
     def train_dataset(seed, context=None):
+        mean, std = normalisation.arrays(plan.train + plan.unlabelled)
         return make_dataset(shards(plan.train), unlabelled_shards=shards(plan.unlabelled), training=True, seed=seed,
-                            shuffle_buffer=config.train.shuffle_buffer, input_context=context, **common)
+                            shuffle_buffer=config.train.shuffle_buffer, input_context=context, mean=mean, std=std,
+                            **common)
 
     def eval_dataset(speakers):
-        return lambda: make_dataset(shards(speakers), **common)
+        mean, std = normalisation.arrays(speakers)
+        return lambda: make_dataset(shards(speakers), mean=mean, std=std, **common)
 
     data_plan = DataPlan(
         train_dataset=train_dataset,
@@ -68,7 +73,7 @@ def build_data(config: FitConfig, prepared, plan):
         steps_per_epoch=steps_for(prepared.count_segments(training), config.train.batch_size),
         head_sizes={head: vocabulary.size(head) for head in ("gender", "language", "corpus", "speaker")},
     )
-    return data_plan, eval_dataset(plan.test), vocabulary, (mean, std)
+    return data_plan, eval_dataset(plan.test), vocabulary, normalisation
 
 
 def prepare_run_folder(out: str, resume: bool, overwrite: bool) -> None:
@@ -118,16 +123,16 @@ def train_run(config: FitConfig, resume: bool = False, overwrite: bool = False, 
     strategy = strategy or make_strategy(config.train.strategy)
     prepared = resolve_prepared(config, writer=chief, verbose=verbose)
     plan = plan_speakers(config, prepared)
-    data_plan, test_dataset, vocabulary, (mean, std) = build_data(config, prepared, plan)
+    data_plan, test_dataset, vocabulary, normalisation = build_data(config, prepared, plan)
     if chief:
-        atomic_write_json(os.path.join(config.out, "normalisation.json"), {
-            "speakers": "labelled training speakers", "mean": mean.tolist(), "std": std.tolist()})
+        atomic_write_json(os.path.join(config.out, "normalisation.json"), normalisation.to_dict())
         atomic_write_json(os.path.join(config.out, "speakers.json"), {
             "prepared": prepared.root, "plan": plan.to_dict(), "per_corpus": speaker_table(plan),
             "vocabulary": vocabulary.to_dict()})
     if verbose and chief:
         print(f"run folder: {config.out}", flush=True)
-        print(f"{config.protocol} protocol, {system_name(config.model.preset, config.model.loss)}, tasks "
+        print(f"{config.protocol} protocol, {system_name(config.model.preset, config.model.loss)}, "
+              f"{config.data.normalisation} normalisation, tasks "
               f"{'+'.join(config.tasks)}; {strategy.num_replicas_in_sync} replica(s); "
               f"{data_plan.steps_per_epoch} steps/epoch; speakers {speaker_table(plan)}", flush=True)
 
@@ -152,6 +157,7 @@ def evaluate_run(config: FitConfig, run: TrainedRun, verbose: bool = True) -> di
         "system": system,
         "protocol": config.protocol,
         "tasks": config.tasks,
+        "normalisation": config.data.normalisation,
         "test": test,
         "best_val_ua": float(trainer.best_ua.numpy()),
         # Per task: the epoch whose task layers were kept and their validation UA.
@@ -280,6 +286,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                                            "settings (segment length, hop) become the run's")
     parser.add_argument("--emotion-map", help="YAML table of categorical emotion -> arousal/valence, data.emotion_map "
                                               "(default: the shipped table)")
+    parser.add_argument("--normalisation", choices=list(NORMALISATIONS),
+                        help="feature standardisation: speaker (per speaker, from the speaker's own audio; default), "
+                             "corpus (per corpus) or global (the training speakers' statistics, the paper's)")
     parser.add_argument("--synthetic-scale", choices=["tiny", "small", "paper"],
                         help="size of the synthetic corpora used when no corpora are given (default small)")
 
@@ -320,6 +329,7 @@ def overrides_from_args(args) -> dict:
     put("data.prepared", args.prepared)
     put("data.emotion_map", args.emotion_map)
     put("data.synthetic_scale", args.synthetic_scale)
+    put("data.normalisation", getattr(args, "normalisation", None))
     if getattr(args, "out", None):
         put("out", args.out)
     return merge(tree, parse_assignments(args.set))

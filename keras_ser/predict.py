@@ -11,6 +11,12 @@ resampled to mono 16 kHz exactly like the training data
 segmentation, spectrogram and normalisation in its graph and returns the mean
 of the segment posteriors.
 
+With --adapt FILE (repeatable), the statistics of the user's or the
+microphone's audio in those files (`keras_ser.adaptation`, through the
+model's `statistics` signature) normalise every file instead of the
+training statistics (`waveform_adapted`): the intended use of a model
+trained with `corpus` or `speaker` normalisation.
+
 Output: a table (file, arousal low/high, valence negative/positive, each with
 its probability), or with --json one JSON object per line (one per file).
 A file that cannot be read is reported with the reason and the other files
@@ -40,7 +46,37 @@ class ModelError(Exception):
     """The --model path is not an exported keras_ser model."""
 
 
-class TFLiteEmotionModel:
+ADAPTATION_SIGNATURES = ("waveform_adapted", "statistics")
+
+
+def read_normalisation(model_path: str) -> dict:
+    """The export's normalisation.json (mode, training statistics), beside the model; {} when absent."""
+    folder = os.path.dirname(os.path.abspath(model_path).rstrip(os.sep))
+    path = os.path.join(folder, "normalisation.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+class _Normalised:
+    """What both model kinds know of their normalisation."""
+
+    def _init_normalisation(self, signatures) -> None:
+        info = read_normalisation(self.path)
+        self.normalisation = info.get("mode", "global")
+        self.training_statistics = ((np.asarray(info["mean"], np.float32), np.asarray(info["std"], np.float32))
+                                    if "mean" in info else None)
+        self.adaptable = all(name in signatures for name in ADAPTATION_SIGNATURES)
+        self.num_bins = FeatureConfig().num_bins
+
+    def _check_adaptable(self) -> None:
+        if not self.adaptable:
+            raise ModelError(f"--model: {self.path} has no waveform_adapted/statistics signatures "
+                             "(exported before adaptation existed); export the run again")
+
+
+class TFLiteEmotionModel(_Normalised):
     """A .tflite export run by the standalone LiteRT interpreter, one signature runner per signature."""
 
     def __init__(self, path: str, num_threads: Optional[int] = None):
@@ -55,7 +91,9 @@ class TFLiteEmotionModel:
         self.tasks = [task for task in CLASS_NAMES if task in signatures["waveform"]["outputs"]]
         # The signature runner resizes the input (dynamic waveform length,
         # segment batch size) and reallocates tensors before each call.
-        self._runners = {name: self.interpreter.get_signature_runner(name) for name in ("segments", "waveform")}
+        self._init_normalisation(signatures)
+        names = ("segments", "waveform") + (ADAPTATION_SIGNATURES if self.adaptable else ())
+        self._runners = {name: self.interpreter.get_signature_runner(name) for name in names}
 
     def segments(self, spectrogram: np.ndarray) -> Dict[str, np.ndarray]:
         """(batch, 32, 129, 1) normalised spectrograms -> {task: (batch, 2)}."""
@@ -65,8 +103,19 @@ class TFLiteEmotionModel:
         """(samples,) mono 16 kHz -> {task: (2,)}."""
         return self._runners["waveform"](waveform=np.asarray(waveform, np.float32))
 
+    def waveform_adapted(self, waveform: np.ndarray, mean: np.ndarray, std: np.ndarray) -> Dict[str, np.ndarray]:
+        """(samples,) mono 16 kHz, normalised with the given (129,) mean and std -> {task: (2,)}."""
+        self._check_adaptable()
+        return self._runners["waveform_adapted"](waveform=np.asarray(waveform, np.float32),
+                                                 mean=np.asarray(mean, np.float32), std=np.asarray(std, np.float32))
 
-class SavedModelEmotionModel:
+    def statistics(self, waveform: np.ndarray) -> Dict[str, np.ndarray]:
+        """(samples,) -> {"sum", "sum_squares": (129,), "frames": ()} of its log spectrograms."""
+        self._check_adaptable()
+        return self._runners["statistics"](waveform=np.asarray(waveform, np.float32))
+
+
+class SavedModelEmotionModel(_Normalised):
     """A SavedModel export, called through its serving signatures."""
 
     def __init__(self, path: str):
@@ -80,7 +129,9 @@ class SavedModelEmotionModel:
         if "waveform" not in loaded.signatures or "segments" not in loaded.signatures:
             raise ModelError(f"--model: {path} has no keras_ser signatures (found {', '.join(loaded.signatures)})")
         self._loaded = loaded  # keeps the variables alive
-        self._signatures = {name: loaded.signatures[name] for name in ("segments", "waveform")}
+        self._init_normalisation(loaded.signatures)
+        names = ("segments", "waveform") + (ADAPTATION_SIGNATURES if self.adaptable else ())
+        self._signatures = {name: loaded.signatures[name] for name in names}
         self.tasks = [task for task in CLASS_NAMES if task in self._signatures["waveform"].structured_outputs]
 
     def segments(self, spectrogram: np.ndarray) -> Dict[str, np.ndarray]:
@@ -90,6 +141,17 @@ class SavedModelEmotionModel:
     def waveform(self, waveform: np.ndarray) -> Dict[str, np.ndarray]:
         out = self._signatures["waveform"](waveform=np.asarray(waveform, np.float32))
         return {task: value.numpy() for task, value in out.items()}
+
+    def waveform_adapted(self, waveform: np.ndarray, mean: np.ndarray, std: np.ndarray) -> Dict[str, np.ndarray]:
+        self._check_adaptable()
+        out = self._signatures["waveform_adapted"](waveform=np.asarray(waveform, np.float32),
+                                                   mean=np.asarray(mean, np.float32), std=np.asarray(std, np.float32))
+        return {task: value.numpy() for task, value in out.items()}
+
+    def statistics(self, waveform: np.ndarray) -> Dict[str, np.ndarray]:
+        self._check_adaptable()
+        out = self._signatures["statistics"](waveform=np.asarray(waveform, np.float32))
+        return {name: value.numpy() for name, value in out.items()}
 
 
 def load_model(path: str, num_threads: Optional[int] = None):
@@ -103,10 +165,12 @@ def load_model(path: str, num_threads: Optional[int] = None):
     return TFLiteEmotionModel(path, num_threads=num_threads)
 
 
-def predict_file(model, path: str, features: FeatureConfig = FeatureConfig()) -> dict:
+def predict_file(model, path: str, features: FeatureConfig = FeatureConfig(), statistics=None) -> dict:
     """One file -> {"file", "ok": True, task: {"label", "probability", "probabilities"}, "seconds"}.
 
-    An unreadable file gives {"file", "ok": False, "error": reason} instead of raising.
+    `statistics`: (mean, std) to normalise with (`waveform_adapted`); None:
+    the training statistics (`waveform`). An unreadable file gives
+    {"file", "ok": False, "error": reason} instead of raising.
     """
     from keras_ser.audio import AudioError, load_waveform
 
@@ -114,7 +178,7 @@ def predict_file(model, path: str, features: FeatureConfig = FeatureConfig()) ->
         waveform, seconds = load_waveform(path, features)
     except AudioError as err:
         return {"file": path, "ok": False, "error": str(err)}
-    probabilities = model.waveform(waveform)
+    probabilities = model.waveform(waveform) if statistics is None else model.waveform_adapted(waveform, *statistics)
     result = {"file": path, "ok": True, "seconds": round(float(seconds), 3)}
     for task in model.tasks:
         p = np.asarray(probabilities[task], np.float64).reshape(-1)
@@ -124,8 +188,23 @@ def predict_file(model, path: str, features: FeatureConfig = FeatureConfig()) ->
     return result
 
 
-def predict_files(model, paths: List[str], features: FeatureConfig = FeatureConfig()) -> List[dict]:
-    return [predict_file(model, path, features) for path in paths]
+def predict_files(model, paths: List[str], features: FeatureConfig = FeatureConfig(), statistics=None) -> List[dict]:
+    return [predict_file(model, path, features, statistics) for path in paths]
+
+
+def adapt(model, paths: List[str], features: FeatureConfig = FeatureConfig()):
+    """(mean, std) of the audio in `paths` (`keras_ser.adaptation`); an unreadable file is a ModelError."""
+    from keras_ser.adaptation import adaptation_statistics
+    from keras_ser.audio import AudioError, load_waveform
+
+    model._check_adaptable()
+    waveforms = []
+    for path in paths:
+        try:
+            waveforms.append(load_waveform(path, features)[0])
+        except AudioError as err:
+            raise ModelError(f"--adapt: {path}: {err}") from err
+    return adaptation_statistics(model, waveforms)
 
 
 def format_table(results: List[dict], tasks: List[str]) -> str:
@@ -165,6 +244,10 @@ def build_parser(prog: str = "python -m keras_ser.predict") -> argparse.Argument
     stream.add_argument("--channels", type=int, default=1, help="headerless PCM: channel count (default 1)")
     stream.add_argument("--sample-format", choices=sorted(SAMPLE_FORMATS), default="s16le",
                         help="headerless PCM: sample format (default s16le, as arecord -f S16_LE)")
+    parser.add_argument("--adapt", action="append", default=[], metavar="FILE",
+                        help="audio of the same speaker or microphone (a few seconds; repeatable): its statistics "
+                             "normalise every file instead of the training statistics (for models trained with "
+                             "corpus or speaker normalisation)")
     return parser
 
 
@@ -179,12 +262,15 @@ def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.predict")
 
     try:
         recognizer = Recognizer.load(args.model, num_threads=args.threads)
+        statistics = adapt(recognizer.model, args.adapt, recognizer.features) if args.adapt else None
     except ModelError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.stream:
+        if statistics is not None:
+            parser.error("--adapt applies to files; a stream is normalised as the model was trained")
         return run_stream(recognizer, args)
-    results = predict_files(recognizer.model, args.files, recognizer.features)
+    results = predict_files(recognizer.model, args.files, recognizer.features, statistics=statistics)
     if args.json:
         for result in results:
             print(json.dumps(result))

@@ -21,9 +21,10 @@ class Run:
     config: FitConfig
     network: object  # keras_ser.models.EmotionNetwork
     vocabulary: dict
-    mean: np.ndarray
+    mean: np.ndarray  # the training statistics: what `waveform` uses without adaptation audio
     std: np.ndarray
     speakers: dict
+    normalisation: object = None  # pipelines.normalisation.Normalisation
 
     @functools.cached_property
     def prepared(self):
@@ -32,16 +33,23 @@ class Run:
 
         return PreparedCorpora(self.speakers["prepared"])
 
-    def dataset(self, speakers: Iterable[str], batch_size: int = 256):
-        """Evaluation stream (x, labels, weights) of `speakers`' segments, normalised as in training."""
+    def dataset(self, speakers: Iterable[str], batch_size: int = 256, adapted: bool = True):
+        """Evaluation stream (x, labels, weights) of `speakers`' segments, normalised as in training.
+
+        `adapted=False`: every speaker normalised with the training statistics
+        instead, as a deployed model given no adaptation audio.
+        """
         from pipelines.dataset import Vocabulary, make_dataset
 
+        speakers = list(speakers)
+        normalisation = self.normalisation if adapted else self.normalisation.without_adaptation()
+        mean, std = normalisation.arrays(speakers, receipt=self.prepared.receipt)
         return make_dataset([self.prepared.shard(s) for s in speakers], self.prepared.features,
-                            Vocabulary(**self.vocabulary), self.mean, self.std, batch_size)
+                            Vocabulary(**self.vocabulary), mean, std, batch_size)
 
-    def split_dataset(self, split: str = "test", batch_size: int = 256):
+    def split_dataset(self, split: str = "test", batch_size: int = 256, adapted: bool = True):
         """`dataset` of the run's "train", "val" or "test" speakers."""
-        return self.dataset(self.speakers["plan"][split], batch_size)
+        return self.dataset(self.speakers["plan"][split], batch_size, adapted)
 
     @property
     def results(self) -> dict:
@@ -68,6 +76,7 @@ def _read_json(path: str):
 def load_run(run_dir: str, weights: str = "best.weights.h5") -> Run:
     """Rebuilds the network of `run_dir` and loads its best weights."""
     from keras_ser.models import build_network
+    from pipelines.normalisation import Normalisation
 
     run_dir = os.path.abspath(run_dir)
     for name in ("config.yaml", "speakers.json", "normalisation.json", weights):
@@ -82,5 +91,6 @@ def load_run(run_dir: str, weights: str = "best.weights.h5") -> Run:
     network = build_network(config.model, config.features, config.tasks, config.heads,
                             {head: len(values) for head, values in vocabulary.items()})
     network.training_model.load_weights(os.path.join(run_dir, weights))
-    return Run(run_dir, config, network, vocabulary, np.asarray(normalisation["mean"], np.float32),
-               np.asarray(normalisation["std"], np.float32), speakers)
+    normalisation = Normalisation.from_dict(normalisation)
+    return Run(run_dir, config, network, vocabulary, normalisation.fallback.mean, normalisation.fallback.std, speakers,
+               normalisation)

@@ -134,6 +134,9 @@ def make_dataset(
     the same seed gives the same order), fixed-size batches. Evaluation: files in order, partial
     last batch kept. Under tf.distribute, `input_context` gives the per-replica
     batch size and this pipeline's share of the records.
+    `mean`/`std`: (bins,) for every shard, or (shards, bins) with one row per
+    shard of `shards` + `unlabelled_shards` (per-speaker or per-corpus
+    normalisation, see pipelines.normalisation).
     """
     files = list(shards) + list(unlabelled_shards)
     if not files:
@@ -146,14 +149,19 @@ def make_dataset(
         batch_size = input_context.get_per_replica_batch_size(batch_size)
 
     tables = {head: _lookup(getattr(vocabulary, head)) for head in DOMAIN_HEADS}
-    mean = tf.constant(np.asarray(mean, np.float32))
-    std = tf.constant(np.asarray(std, np.float32))
+    mean, std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+    if mean.ndim == 1:
+        mean, std = np.tile(mean, (len(files), 1)), np.tile(std, (len(files), 1))
+    if mean.shape[0] != len(files) or std.shape != mean.shape:
+        raise ValueError(f"make_dataset: {mean.shape[0]} rows of statistics for {len(files)} shards")
+    # One statistics row per shard, carried with each record by its shard index.
+    mean, std = tf.constant(mean), tf.constant(std)
 
-    files_ds = tf.data.Dataset.from_tensor_slices((tf.constant(files), labelled))
+    files_ds = tf.data.Dataset.from_tensor_slices((tf.constant(files), labelled, tf.range(len(files))))
     if training:
         files_ds = files_ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=False)
     records = files_ds.interleave(
-        lambda path, flag: tf.data.TFRecordDataset(path).map(lambda r: (r, flag)),
+        lambda path, flag, index: tf.data.TFRecordDataset(path).map(lambda r: (r, flag, index)),
         cycle_length=len(files) if training else 1,
         block_length=1,
         **({"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": True} if training else {}),
@@ -169,9 +177,9 @@ def make_dataset(
         records = records.repeat().shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
     records = records.batch(batch_size, drop_remainder=training)
 
-    def to_model_inputs(serialized, flag):
+    def to_model_inputs(serialized, flag, index):
         parsed = parse_segments(serialized, features.shape)
-        x = (parsed["spectrogram"] - mean) / std
+        x = (parsed["spectrogram"] - tf.gather(mean, index)[:, tf.newaxis]) / tf.gather(std, index)[:, tf.newaxis]
         labels, weights = {}, {}
         for task in EMOTION_TASKS:
             value = tf.cast(parsed[task], tf.int32)

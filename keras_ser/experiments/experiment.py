@@ -77,8 +77,10 @@ def run_suite(suite: Suite, out: str, overrides: Optional[Dict] = None, seeds: O
             results[spec.out] = json.load(f)
         analyses[spec.out] = analyse_run(spec.out, suite.analysis["embedding_samples"], suite.analysis["probe_samples"],
                                          seed=spec.seed)
+    normalisation = {spec.out: spec.config.data.normalisation for spec in specs}
     for record in records:
         record["wall_seconds"] = results[record["out"]].get("wall_seconds")
+        record["normalisation"] = normalisation[record["out"]]
 
     reference = load_paper_reference(paper_reference)
     variants = [v.name for v in suite.variants]
@@ -88,6 +90,8 @@ def run_suite(suite: Suite, out: str, overrides: Optional[Dict] = None, seeds: O
                  "synthetic": bool(synthetic if synthetic is not None else is_synthetic)},
         "seeds": sorted({s.seed for s in specs}), "folds": folds, "tasks": tasks,
         "runs": records, "groups": {}, "paper_reference_used": False,
+        # Feature normalisation of each row (pipelines.normalisation).
+        "normalisation": {v: sorted({s.config.data.normalisation for s in specs if s.variant == v}) for v in variants},
     }
     for group in groups:
         tables = group_tables(group, specs, results, analyses, tasks, variants, suite.analysis["bootstrap"])

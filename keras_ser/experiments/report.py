@@ -148,8 +148,11 @@ def render_markdown(report: dict, reference: dict) -> str:
         f"runs: {len(report['runs'])} ({_status_counts(report['runs'])})",
         f"- cells: utterance-level UA (%) mean ± std over seeds [95 % bootstrap interval over test utterances, "
         f"{report['suite']['analysis']['bootstrap']} resamples, paired across seeds]; **bold** = best mean in the column",
-        "",
     ]
+    if report.get("normalisation"):
+        lines.append("- feature normalisation of each row: " + "; ".join(
+            f"{variant}: {', '.join(modes)}" for variant, modes in report["normalisation"].items()))
+    lines.append("")
     if reference and not report["paper_reference_used"]:
         lines += [f"Paper numbers ({reference.get('source', 'paper_reference.yaml')}) not shown: they are for the "
                   f"corpora {', '.join(reference.get('corpora', []))}.", ""]

@@ -47,6 +47,10 @@ def test_paper_suite_writes_tables_numbers_and_plots(paper_run):
     for row in PAPER_ROWS:
         assert markdown.count(f"| {row} |") == 2 * 3  # two protocol groups x (arousal, valence, invariance)
     assert "Multi-corpus protocol" in markdown and "source savee -> targets emodb" in markdown
+    # Which normalisation each row used, in both files.
+    assert report["normalisation"] == {row: ["global"] for row in PAPER_ROWS}
+    assert {run["normalisation"] for run in report["runs"]} == {"global"}
+    assert "- feature normalisation of each row: " + "; ".join(f"{row}: global" for row in PAPER_ROWS) in markdown
     assert "**" in markdown.split("**Arousal UA (%)**")[1].split("\n\n")[1]  # a bold best cell
     # Every linked plot exists and is a PNG.
     links = [line.split("](")[1].rstrip(")") for line in markdown.splitlines() if "](plots/" in line]

@@ -33,6 +33,20 @@ def test_lambda_sweep_varies_only_the_center_loss_weight():
     assert {(m.preset, m.loss, m.gamma) for m in models} == {("dann2", "sc", 0.3)}
 
 
+def test_normalisation_suite_crosses_two_systems_with_every_normalisation(tmp_path):
+    suite = load_suite("normalisation")
+    specs = plan_runs(suite, make_groups(suite, ["emodb", "savee"]), "/tmp/x", {}, seeds=1, folds=0, task="both")
+    # multi plus each corpus as the cross source.
+    assert sorted({s.group for s in specs}) == ["cross-emodb", "cross-savee", "multi"]
+    rows = {(s.config.model.preset, s.config.model.loss, s.config.data.normalisation) for s in specs}
+    assert rows == {(preset, loss, mode) for preset, loss in (("baseline", "s"), ("dann2", "sc"))
+                    for mode in ("global", "corpus", "speaker")}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("variants: [{name: x, overrides: {data: {normalisation: utterance}}}]\n")
+    with pytest.raises(SuiteError, match="data.normalisation: 'utterance'"):
+        load_suite(str(bad))
+
+
 def test_cross_sources_follow_the_paper_when_iemocap_is_present():
     assert cross_sources("auto", ["emodb", "iemocap", "msp_improv", "savee"]) == ["iemocap"]
     assert cross_sources("auto", ["emodb", "savee"]) == ["emodb", "savee"]

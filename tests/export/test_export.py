@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from keras_ser.config import DataConfig
 from keras_ser.export import QUANTIZATIONS, evaluate_exports, main, tflite_operators, tflite_ops
 from keras_ser.predict import load_model
 from tests.export.helpers import real_segments, split_audio, utterance_ua
@@ -33,7 +34,8 @@ def test_writes_savedmodel_tflite_per_quantization_and_summary(exported, run_dir
         entry = exported[f"tflite_{quantize}"]
         assert os.path.dirname(entry["path"]) == out and os.path.getsize(entry["path"]) == entry["bytes"] > 0
     summary = json.load(open(os.path.join(out, "export.json")))
-    assert summary["signatures"] == ["segments", "waveform"] and summary["tasks"] == ["arousal", "valence"]
+    assert summary["signatures"] == ["segments", "waveform", "waveform_adapted", "statistics"]
+    assert summary["tasks"] == ["arousal", "valence"] and summary["normalisation"] == DataConfig.normalisation
     assert summary["files"]["tflite_int8"]["bytes"] == exported["tflite_int8"]["bytes"]
     # Quantized weights are smaller than float32 ones.
     sizes = {q: exported[f"tflite_{q}"]["bytes"] for q in QUANTIZATIONS}
@@ -58,10 +60,11 @@ def test_both_signatures_with_the_trained_tasks(exported, name):
 @pytest.mark.parametrize("quantize", QUANTIZATIONS)
 def test_tflite_uses_builtin_ops_only(exported, quantize):
     ops = tflite_ops(exported[f"tflite_{quantize}"]["path"])
-    assert sorted(ops) == ["segments", "waveform"]
+    assert sorted(ops) == ["segments", "statistics", "waveform", "waveform_adapted"]
     assert all(_is_builtin(op) for names in ops.values() for op in names), ops
     # The features are in the graph: STFT as builtin RFFT2D + COMPLEX_ABS.
-    assert {"RFFT2D", "COMPLEX_ABS", "LOG"} <= set(ops["waveform"])
+    for signature in ("waveform", "waveform_adapted", "statistics"):
+        assert {"RFFT2D", "COMPLEX_ABS", "LOG"} <= set(ops[signature])
     assert "RFFT2D" not in ops["segments"]
 
 
@@ -105,7 +108,7 @@ def _conv_input_types(model_path: str, signature: str):
 
 
 def test_int8_keeps_only_the_first_convolution_float(exported):
-    for signature in ("segments", "waveform"):
+    for signature in ("segments", "waveform", "waveform_adapted"):
         assert _conv_input_types(exported["tflite_int8"]["path"], signature) == ["FLOAT32", "INT8", "INT8"]
         assert _conv_input_types(exported["tflite_none"]["path"], signature) == ["FLOAT32"] * 3
 
@@ -131,7 +134,7 @@ def test_int8_waveform_signature_agrees_with_float_on_test_audio(exported, run):
 def test_cli_exports_a_chosen_variant_to_a_chosen_folder(run_dir, tmp_path, capsys):
     out = tmp_path / "exported"
     assert main([run_dir, "--format", "tflite", "--quantize", "dynamic", "--out", str(out)]) == 0
-    assert sorted(os.listdir(out)) == ["export.json", "model_dynamic.tflite"]
+    assert sorted(os.listdir(out)) == ["export.json", "model_dynamic.tflite", "normalisation.json"]
     assert "model_dynamic.tflite" in capsys.readouterr().out
 
 
