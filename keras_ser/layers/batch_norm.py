@@ -11,8 +11,8 @@ def replicas_in_sync() -> int:
 
 
 @keras.saving.register_keras_serializable(package="keras_ser")
-class GlobalBatchNormalization(keras.layers.BatchNormalization):
-    """BatchNormalization whose training statistics are those of the global batch.
+class BatchNormalization(keras.layers.BatchNormalization):
+    """Keras's BatchNormalization with the statistics of the global batch, fused on one replica.
 
     With several replicas in sync, the batch mean and variance are all-reduced
     over the replicas (Keras's `synchronized=True`), so N replicas train
@@ -25,7 +25,9 @@ class GlobalBatchNormalization(keras.layers.BatchNormalization):
     (gamma, beta, moving mean and variance) are Keras's own, updated the
     same way (the fused kernel's Bessel-corrected variance is converted back
     to the population variance the synchronized path uses). Inference is
-    Keras's unchanged graph.
+    Keras's unchanged graph. The class keeps Keras's name because weight
+    files are keyed by it: `.weights.h5` files of models built with
+    `keras.layers.BatchNormalization` load into this one and back.
 
     Args:
         **kwargs: the arguments of `keras.layers.BatchNormalization`
@@ -41,7 +43,7 @@ class GlobalBatchNormalization(keras.layers.BatchNormalization):
     Example:
     ```python
     x = keras.layers.Conv2D(16, 3, use_bias=False)(keras.Input((32, 129, 1)))
-    x = GlobalBatchNormalization(momentum=0.9)(x)
+    x = BatchNormalization(momentum=0.9)(x)
     ```
 
     Reference:
