@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ser.config import FitConfig
-from keras_ser.evaluation import collect_predictions, mean_utterance_ua, score
+from keras_ser.evaluation import mean_utterance_ua, predictions_of, score
 from keras_ser.layers import ganin_coefficient
 from keras_ser.models import build_network, task_layers
 from keras_ser.training.objective import objective_terms
@@ -109,6 +109,8 @@ class Trainer:
         self.total_steps = max(1, plan.steps_per_epoch * config.train.epochs)
         self._step_keys: List[str] = []
         self._train_step = self._make_train_step()
+        # Traced once for every validation (a fresh tf.function per epoch retraced each time).
+        self._predict = tf.function(lambda x: self.network.inference_model(x, training=False), reduce_retracing=True)
 
     # ------------------------------------------------------------------
     # One step
@@ -214,7 +216,7 @@ class Trainer:
     def validate(self) -> Optional[dict]:
         if self.plan.val_dataset is None:
             return None
-        predictions = collect_predictions(self.network.inference_model, self.plan.val_dataset(), self.network.tasks)
+        predictions = predictions_of(self._predict, self.plan.val_dataset(), self.network.tasks)
         return score(predictions, self.network.tasks)
 
     def fit(self, resume: bool = False, verbose: bool = True, on_epoch_end: Optional[Callable] = None) -> List[dict]:
