@@ -165,7 +165,7 @@ def write_shard(stem: str, utterances: List[dict], decoded: List[tuple], fingerp
     """Writes one speaker's decoded utterances as a shard; returns the receipt."""
     import tensorflow as tf
 
-    from pipelines.records import serialize_segment
+    from pipelines.records import segment_serializer
 
     os.makedirs(os.path.dirname(stem), exist_ok=True)
     results, total = [], np.zeros((2, config.num_bins), np.float64)
@@ -178,8 +178,9 @@ def write_shard(stem: str, utterances: List[dict], decoded: List[tuple], fingerp
                                 "n_segments": 0, "seconds": 0.0})
                 continue
             spectrograms = compute(waveform).numpy()
+            serialize = segment_serializer(utt)
             for index, spectrogram in enumerate(spectrograms):
-                writer.write(serialize_segment(spectrogram, utt, index))
+                writer.write(serialize(spectrogram, index))
             total += [spectrograms.sum(axis=(0, 1)), np.square(spectrograms.astype(np.float64)).sum(axis=(0, 1))]
             frames += spectrograms.shape[0] * spectrograms.shape[1]
             results.append({"utterance_id": utt["utterance_id"], "status": "ok", "reason": "",
