@@ -11,7 +11,9 @@ Segments per second of
   first (which traces the step), steps x batch / epoch wall time;
 and each as a share of this machine's float32 matmul rate, measured in the
 same run with 2048 x 2048 matmuls in TensorFlow (a training step costs about
-3x the forward pass's multiply-adds, counted from the model's layers).
+3x the forward pass's multiply-adds, counted from the model's layers). Each
+rate is also given per CPU second (process CPU time, all threads), which a
+busy shared machine disturbs much less than wall time.
 Each replica count runs in its own process (2 replicas: MirroredStrategy over
 two logical CPU devices, which must exist before TensorFlow starts).
 `--synchronized-batch-norm` runs Keras's synchronized BatchNorm on one
@@ -29,8 +31,9 @@ import time
 MATMUL_SIZE = 2048
 
 
-def matmul_rate(repeats: int = 5, chain: int = 8) -> float:
-    """float32 FLOP/s of chained 2048 x 2048 matmuls (best of `repeats`)."""
+def matmul_rate(repeats: int = 5, chain: int = 8):
+    """float32 FLOP per second of wall time and per CPU second (all threads)
+    of chained 2048 x 2048 matmuls (best of `repeats`)."""
     import tensorflow as tf
 
     a = tf.random.normal([MATMUL_SIZE, MATMUL_SIZE]) / MATMUL_SIZE**0.5
@@ -43,12 +46,14 @@ def matmul_rate(repeats: int = 5, chain: int = 8) -> float:
         return tf.reduce_sum(x)
 
     chained(a).numpy()
-    best = float("inf")
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         chained(a).numpy()
         best = min(best, time.perf_counter() - start)
-    return chain * 2 * MATMUL_SIZE**3 / best
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    flops = chain * 2 * MATMUL_SIZE**3
+    return flops / best, flops / best_cpu
 
 
 def train_flops_per_segment(model) -> float:
@@ -109,21 +114,29 @@ def measure(replicas: int, args) -> dict:
     iterator = iter(strategy.distribute_datasets_from_function(lambda context: cached_dataset(0, context)))
     trainer._run_steps(iterator, 0, per_call)
     calls = max(1, args.steps // per_call)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     for call in range(calls):
         trainer._run_steps(iterator, call * per_call, per_call)
     step = calls * per_call * batch / (time.perf_counter() - start)
+    step_cpu = calls * per_call * batch / (time.process_time() - start_cpu)
     flops = train_flops_per_segment(trainer.network.training_model)
 
     # Fit loop: whole epochs on the prepared corpora.
     trainer = Trainer(config, strategy, data_plan, tempfile.mkdtemp(prefix="keras_ser_bench_"))
-    ends = [time.perf_counter()]
-    trainer.fit(verbose=False, on_epoch_end=lambda record: ends.append(time.perf_counter()))
-    epoch_seconds = [b - a for a, b in zip(ends[1:], ends[2:])]
-    fit = data_plan.steps_per_epoch * batch / (sum(epoch_seconds) / len(epoch_seconds))
+    ends, cpu = [time.perf_counter()], [time.process_time()]
+
+    def epoch_end(record):
+        ends.append(time.perf_counter())
+        cpu.append(time.process_time())
+
+    trainer.fit(verbose=False, on_epoch_end=epoch_end)
+    timed = len(ends) - 2
+    fit = timed * data_plan.steps_per_epoch * batch / (ends[-1] - ends[1])
+    fit_cpu = timed * data_plan.steps_per_epoch * batch / (cpu[-1] - cpu[1])
     return {"replicas": replicas, "batch": batch, "steps_per_execution": per_call, "step": step, "fit": fit,
-            "first_epoch_seconds": ends[1] - ends[0], "epoch_seconds": epoch_seconds,
-            "flops_per_segment": flops}
+            "step_per_cpu_second": step_cpu, "fit_per_cpu_second": fit_cpu,
+            "first_epoch_seconds": ends[1] - ends[0], "epoch_seconds": [b - a for a, b in zip(ends[1:], ends[2:])],
+            "flops_per_segment": flops, "load_average": os.getloadavg()[0]}
 
 
 def main():
@@ -155,16 +168,21 @@ def main():
         if result.returncode != 0:
             sys.exit(f"{replicas} replica(s) failed:\n{result.stderr[-3000:]}")
         rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
-    rate = matmul_rate()
-    print(f"float32 matmul ({MATMUL_SIZE}x{MATMUL_SIZE}): {rate / 1e9:.0f} GFLOP/s; "
-          f"a train step costs {rows[0]['flops_per_segment'] / 1e6:.0f} MFLOP per segment")
+    rate, rate_cpu = matmul_rate()
+    print(f"float32 matmul ({MATMUL_SIZE}x{MATMUL_SIZE}): {rate / 1e9:.0f} GFLOP/s, {rate_cpu / 1e9:.0f} GFLOP per CPU "
+          f"second; a train step costs {rows[0]['flops_per_segment'] / 1e6:.0f} MFLOP per segment; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("wall: segments/s; CPU: segments per CPU second (all threads; less sensitive to a busy machine)")
     print(f"{'replicas':>8} {'steps/call':>10} {'step seg/s':>11} {'% matmul':>9} {'fit seg/s':>10} {'% matmul':>9}"
-          f" {'fit/step':>9}")
+          f" {'fit/step':>9} {'step CPU':>9} {'fit CPU':>8} {'% matmul':>9} {'fit/step':>9}")
     for row in rows:
-        share = row["flops_per_segment"] / rate * 100
+        share, share_cpu = row["flops_per_segment"] / rate * 100, row["flops_per_segment"] / rate_cpu * 100
         print(f"{row['replicas']:>8} {row['steps_per_execution']:>10} {row['step']:>11.0f} {row['step'] * share:>8.1f}%"
-              f" {row['fit']:>10.0f} {row['fit'] * share:>8.1f}% {row['fit'] / row['step']:>8.0%}")
-        row["matmul_flops"] = rate
+              f" {row['fit']:>10.0f} {row['fit'] * share:>8.1f}% {row['fit'] / row['step']:>8.0%}"
+              f" {row['step_per_cpu_second']:>9.0f} {row['fit_per_cpu_second']:>8.0f}"
+              f" {row['step_per_cpu_second'] * share_cpu:>8.1f}%"
+              f" {row['fit_per_cpu_second'] / row['step_per_cpu_second']:>8.0%}")
+        row.update(matmul_flops=rate, matmul_flops_per_cpu_second=rate_cpu)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
