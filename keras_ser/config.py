@@ -135,7 +135,7 @@ class TrainConfig:
     deterministic: bool = True
     shuffle_buffer: int = 8192
     # Train steps per tf.function call (as Keras's steps_per_execution): the
-    # host is reached once per call; results do not depend on it.
+    # host is reached once per call; the weights do not depend on it.
     steps_per_execution: int = 16
 
 
