@@ -99,15 +99,26 @@ class DecodePool:
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
     def map(self, jobs):
+        """Starts decoding at once (the first window is submitted before this
+        returns, so the workers decode while the caller does other work, such
+        as importing TensorFlow) and returns an iterator of (index, result)."""
+        jobs = list(jobs)
+        executor, pending = self._executor(self.workers), collections.deque()
+        position = self._fill(executor, jobs, pending, 0)
+        return self._results(jobs, executor, pending, position)
+
+    def _fill(self, executor, jobs, pending, position):
+        while position < len(jobs) and len(pending) < self.window * self.workers:
+            pending.append((position, executor.submit(_decode_job, jobs[position])))
+            position += 1
+        return position
+
+    def _results(self, jobs, executor, pending, position):
         from concurrent.futures.process import BrokenProcessPool
 
-        jobs = list(jobs)
-        executor, pending, position = self._executor(self.workers), collections.deque(), 0
         try:
             while position < len(jobs) or pending:
-                while position < len(jobs) and len(pending) < self.window * self.workers:
-                    pending.append((position, executor.submit(_decode_job, jobs[position])))
-                    position += 1
+                position = self._fill(executor, jobs, pending, position)
                 index, future = pending[0]
                 try:
                     result = future.result()
@@ -154,7 +165,7 @@ def write_shard(stem: str, utterances: List[dict], decoded: List[tuple], fingerp
     """Writes one speaker's decoded utterances as a shard; returns the receipt."""
     import tensorflow as tf
 
-    from pipelines.records import serialize_segment
+    from pipelines.records import segment_serializer
 
     os.makedirs(os.path.dirname(stem), exist_ok=True)
     results, total = [], np.zeros((2, config.num_bins), np.float64)
@@ -167,8 +178,9 @@ def write_shard(stem: str, utterances: List[dict], decoded: List[tuple], fingerp
                                 "n_segments": 0, "seconds": 0.0})
                 continue
             spectrograms = compute(waveform).numpy()
+            serialize = segment_serializer(utt)
             for index, spectrogram in enumerate(spectrograms):
-                writer.write(serialize_segment(spectrogram, utt, index))
+                writer.write(serialize(spectrogram, index))
             total += [spectrograms.sum(axis=(0, 1)), np.square(spectrograms.astype(np.float64)).sum(axis=(0, 1))]
             frames += spectrograms.shape[0] * spectrograms.shape[1]
             results.append({"utterance_id": utt["utterance_id"], "status": "ok", "reason": "",
@@ -306,21 +318,21 @@ def _run_jobs(jobs, features: FeatureConfig, workers, receipts: dict, verbose: b
     """Decodes every file of the missing shards in worker processes, writes the shards here."""
     if not jobs:
         return
-    import keras
-
     total = sum(len(j[1]) for j in jobs)
-    bar = keras.utils.Progbar(total, unit_name="utterance") if verbose else None
-    compute = spectrogram_fn(features)
     files = [(utt["path"], features.sample_rate, features.min_duration, reader) for _, utts, _ in jobs for utt in utts]
     if workers == 0:  # in this process (debugging; a crashing decoder ends the run)
         decoded = enumerate(decode_file(*job) for job in files)
     else:
+        # The workers start decoding now, while this process imports TensorFlow.
         decoded = DecodePool(min(total, workers or os.cpu_count() or 1)).map(files)
+    compute = spectrogram_fn(features)
+    done = 0
     for stem, utts, fingerprint in jobs:
         results = [next(decoded)[1] for _ in utts]
         receipts[stem] = write_shard(stem, utts, results, fingerprint, features, compute)
-        if bar is not None:
-            bar.add(len(utts))
+        done += len(utts)
+        if verbose:
+            print(f"\rprepare: {done}/{total} utterances", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
 
 def normalisation_stats(receipts: List[dict]):

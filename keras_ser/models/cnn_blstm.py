@@ -26,7 +26,7 @@ from typing import Dict, List
 import keras
 
 from keras_ser.config import FeatureConfig, ModelConfig
-from keras_ser.layers import CenterLoss, CosineClassifier, GradientReversal, UnitNormalization
+from keras_ser.layers import BatchNormalization, CenterLoss, CosineClassifier, GradientReversal, UnitNormalization
 
 
 @dataclasses.dataclass
@@ -45,9 +45,9 @@ def build_feature_extractor(config: ModelConfig, features: FeatureConfig) -> ker
     x = spectrogram
     for block, (filters, pool) in enumerate(zip(config.conv_filters, config.conv_pools)):
         x = keras.layers.Conv2D(filters, config.conv_kernel, padding="same", use_bias=False, name=f"conv{block}")(x)
-        # Synchronized: batch statistics over the global batch, so N replicas
-        # train exactly like one replica on the same global batch.
-        x = keras.layers.BatchNormalization(synchronized=True, momentum=0.9, name=f"bn{block}")(x)
+        # Batch statistics over the global batch, so N replicas train exactly
+        # like one replica on the same global batch (fused kernel on one).
+        x = BatchNormalization(momentum=0.9, name=f"bn{block}")(x)
         x = keras.layers.ReLU(name=f"relu{block}")(x)
         x = keras.layers.MaxPooling2D(tuple(pool), name=f"pool{block}")(x)
     steps, bins, channels = x.shape[1], x.shape[2], x.shape[3]

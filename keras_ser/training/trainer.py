@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ser.config import FitConfig
-from keras_ser.evaluation import collect_predictions, mean_utterance_ua, score
+from keras_ser.evaluation import mean_utterance_ua, predictions_of, score
 from keras_ser.layers import ganin_coefficient
 from keras_ser.models import build_network, task_layers
 from keras_ser.training.objective import objective_terms
@@ -107,7 +107,10 @@ class Trainer:
         self.best_weights = os.path.join(self.write_dir, "best.weights.h5")
         self.task_selection: Dict[str, dict] = {}
         self.total_steps = max(1, plan.steps_per_epoch * config.train.epochs)
+        self._step_keys: List[str] = []
         self._train_step = self._make_train_step()
+        # Traced once for every validation (a fresh tf.function per epoch retraced each time).
+        self._predict = tf.function(lambda x: self.network.inference_model(x, training=False), reduce_retracing=True)
 
     # ------------------------------------------------------------------
     # One step
@@ -138,16 +141,45 @@ class Trainer:
         return {**terms, **metrics}
 
     def _make_train_step(self):
-        strategy = self.strategy
+        strategy, reversal = self.strategy, self.network.reversal
+        scheduled = self.config.model.gamma_schedule == "ganin" and bool(self.network.heads)
+
+        keys = self._step_keys
+
+        def stacked(values):
+            keys[:] = sorted(values)
+            return tf.stack([tf.cast(values[k], tf.float64) for k in keys])
 
         @tf.function
-        def train_step(iterator):
-            x, labels, weights = next(iterator)
-            per_replica = strategy.run(self._replica_step, args=(x, labels, weights))
-            # Each replica's value is its share of the global mean: SUM is the global value.
-            return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
+        def train_steps(iterator, gammas, count):
+            """`count` train steps in one call (as Keras's steps_per_execution).
 
-        return train_step
+            The host is reached once per call: gamma for each step comes in
+            (`gammas`, padded to a fixed length so that one trace serves every
+            call), the sum of the steps' values comes out (float64, in the
+            order of `self._step_keys`).
+            """
+            sums = tf.zeros([0], tf.float64)
+            for i in tf.range(count):
+                tf.autograph.experimental.set_loop_options(shape_invariants=[(sums, tf.TensorShape([None]))])
+                if scheduled:
+                    reversal.set_gamma(gammas[i])
+                x, labels, weights = next(iterator)
+                per_replica = strategy.run(self._replica_step, args=(x, labels, weights))
+                # Each replica's value is its share of the global mean: SUM is the global value.
+                step = stacked({k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                                for k, v in per_replica.items()})
+                sums = tf.pad(sums, [[0, tf.size(step) - tf.size(sums)]]) + step
+            return sums
+
+        return train_steps
+
+    def _run_steps(self, iterator, first_step: int, count: int) -> Dict[str, float]:
+        """Steps first_step .. first_step + count - 1 of the run; returns their summed values."""
+        gammas = [self._gamma_at(first_step + i) for i in range(count)]
+        gammas += [0.0] * (self.config.train.steps_per_execution - count)
+        sums = self._train_step(iterator, tf.constant(gammas, tf.float32), tf.constant(count))
+        return dict(zip(self._step_keys, sums.numpy().tolist()))
 
     # ------------------------------------------------------------------
     # Epochs
@@ -176,15 +208,15 @@ class Trainer:
             if generator is not None:
                 generator.state.assign(np.array([self.config.train.seed, epoch], dtype=generator.state.dtype))
 
-    def _set_gamma(self, step: int) -> None:
-        if self.config.model.gamma_schedule == "ganin" and self.network.heads:
-            progress = min(1.0, step / self.total_steps)
-            self.network.reversal.set_gamma(ganin_coefficient(self.config.model.gamma, progress))
+    def _gamma_at(self, step: int) -> float:
+        """The reversal coefficient of a step (used only with the ganin schedule)."""
+        progress = min(1.0, step / self.total_steps)
+        return ganin_coefficient(self.config.model.gamma, progress)
 
     def validate(self) -> Optional[dict]:
         if self.plan.val_dataset is None:
             return None
-        predictions = collect_predictions(self.network.inference_model, self.plan.val_dataset(), self.network.tasks)
+        predictions = predictions_of(self._predict, self.plan.val_dataset(), self.network.tasks)
         return score(predictions, self.network.tasks)
 
     def fit(self, resume: bool = False, verbose: bool = True, on_epoch_end: Optional[Callable] = None) -> List[dict]:
@@ -203,12 +235,14 @@ class Trainer:
             iterator = iter(dataset)
             bar = keras.utils.Progbar(self.plan.steps_per_epoch, verbose=1 if verbose and self.chief else 0)
             sums: Dict[str, float] = {}
-            for step in range(self.plan.steps_per_epoch):
-                self._set_gamma(epoch * self.plan.steps_per_epoch + step)
-                values = {k: float(v) for k, v in self._train_step(iterator).items()}
+            for done in range(0, self.plan.steps_per_epoch, config.steps_per_execution):
+                count = min(config.steps_per_execution, self.plan.steps_per_epoch - done)
+                values = self._run_steps(iterator, epoch * self.plan.steps_per_epoch + done, count)
                 for key, value in values.items():
                     sums[key] = sums.get(key, 0.0) + value
-                bar.update(step + 1, [(k, v) for k, v in values.items() if k == "total" or k.endswith("_accuracy")])
+                # The bar weighs each update by its step count: these steps' mean.
+                bar.update(done + count, [(k, v / count) for k, v in values.items()
+                                          if k == "total" or k.endswith("_accuracy")])
             record = {"epoch": epoch + 1, "gamma": float(self.network.reversal.coefficient.numpy())}
             record.update({k: v / self.plan.steps_per_epoch for k, v in sums.items()})
             validation = self.validate()

@@ -6,6 +6,7 @@ Prints one JSON line comparing a 2-replica MirroredStrategy run with a
 
 import json
 import sys
+import tempfile
 
 import tensorflow as tf
 
@@ -49,20 +50,45 @@ def batches(seed, context=None):
     return tf.data.Dataset.from_tensor_slices((x, labels, weights)).batch(per_replica, drop_remainder=True).repeat()
 
 
-def trained_weights(strategy):
+def make_trainer(strategy, run_dir, seed=0):
     config = FitConfig(
         model=ModelConfig(preset="dann2", dropout=0.0, conv_filters=[4, 8, 8], lstm_units=8, embedding_dim=8,
                           domain_hidden=8),
         train=TrainConfig(batch_size=GLOBAL_BATCH, epochs=1, seed=0),
     )
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     plan = DataPlan(train_dataset=batches, val_dataset=None, steps_per_epoch=3, head_sizes=HEADS)
-    import tempfile
+    return Trainer(config, strategy, plan, run_dir)
 
-    trainer = Trainer(config, strategy, plan, tempfile.mkdtemp())
+
+def trained(strategy):
+    """(trainer after one epoch, its weights); the run folder holds the epoch's checkpoint."""
+    trainer = make_trainer(strategy, tempfile.mkdtemp())
     trainer.fit(verbose=False)
-    model = trainer.network.training_model
-    return [v.numpy() for v in model.weights]
+    return trainer, [v.numpy() for v in trainer.network.training_model.weights]
+
+
+def batch_norm_kernels(trainer):
+    """Whether the train step's graph runs the fused BatchNorm kernel."""
+    dataset = trainer.strategy.distribute_datasets_from_function(lambda context: batches(0, context))
+    function = trainer._train_step.get_concrete_function(
+        iter(dataset), tf.zeros([trainer.config.train.steps_per_execution]), tf.constant(1))
+    graph = function.graph.as_graph_def()
+    types = {node.op for node in graph.node} | {node.op for f in graph.library.function for node in f.node_def}
+    return "FusedBatchNormV3" in types
+
+
+def interchange(source, target, x):
+    """Restores `source`'s checkpoint into a fresh trainer under `target`: max weight and prediction differences."""
+    trainer, weights = source
+    restored = make_trainer(target, trainer.run_dir, seed=1)  # other initial weights: restoring must set them
+    epoch = restored.restore()
+    assert epoch == 1, epoch
+    weight_diff = max(float(np.max(np.abs(a - b.numpy())))
+                      for a, b in zip(weights, restored.network.training_model.weights))
+    predictions = [network.inference_model(x, training=False) for network in (trainer.network, restored.network)]
+    prediction_diff = max(float(np.max(np.abs(predictions[0][t] - predictions[1][t]))) for t in predictions[0])
+    return weight_diff, prediction_diff
 
 
 def main():
@@ -74,13 +100,19 @@ def main():
     y = rng.integers(0, 2, GLOBAL_BATCH * 2).astype("int32")
     w = (rng.random(GLOBAL_BATCH * 2) > 0.25).astype("float32")
     centers_two, centers_one = center_update(two, x, y, w), center_update(one, x, y, w)
-    weights_two, weights_one = trained_weights(two), trained_weights(one)
+    run_two, run_one = trained(two), trained(one)
+    (_, weights_two), (_, weights_one) = run_two, run_one
+    x = np.random.default_rng(2).normal(size=(8, 32, 129, 1)).astype("float32")
+    one_to_two, two_to_one = interchange(run_one, two, x), interchange(run_two, one, x)
     print(json.dumps({
         "replicas": two.num_replicas_in_sync,
         "center_max_diff": float(np.max(np.abs(centers_two - centers_one))),
         "center_moved": float(np.max(np.abs(centers_one - np.array([[0.5] * 6, [-0.5] * 6])))),
         "weights_max_diff": float(max(np.max(np.abs(a - b)) for a, b in zip(weights_two, weights_one))),
         "weights_count": len(weights_one),
+        "fused_batch_norm": {"one": batch_norm_kernels(run_one[0]), "two": batch_norm_kernels(run_two[0])},
+        "checkpoint_one_to_two": one_to_two,
+        "checkpoint_two_to_one": two_to_one,
     }))
     return 0
 

@@ -1,4 +1,5 @@
-"""MirroredStrategy over two logical CPU devices equals one replica on the same global batch."""
+"""MirroredStrategy over two logical CPU devices equals one replica on the same global batch,
+and checkpoints move between the two."""
 
 import json
 import os
@@ -25,3 +26,11 @@ def test_two_replicas_train_like_one():
     # identical weights up to float summation order.
     assert report["weights_count"] > 20
     assert report["weights_max_diff"] < 1e-5
+    # One replica runs the fused BatchNorm kernel, two the synchronized statistics.
+    assert report["fused_batch_norm"] == {"one": True, "two": False}
+    # Checkpoints move between the two: the same weights and predictions
+    # (the inference graph is the same on either side).
+    for direction in ("checkpoint_one_to_two", "checkpoint_two_to_one"):
+        weight_diff, prediction_diff = report[direction]
+        assert weight_diff == 0.0, direction
+        assert prediction_diff < 1e-6, direction
