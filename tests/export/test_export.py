@@ -11,7 +11,7 @@ from keras_ser.predict import load_model
 from tests.export.helpers import real_segments, split_audio, utterance_ua
 from tests.helpers import tone
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("export")]
 
 # Float32 TFLite and SavedModel against Keras: same float graph, only the
 # kernels differ (XNNPACK, fused LSTM gates), so round-off level.

@@ -22,6 +22,9 @@ def test_two_replicas_train_like_one():
     assert report["center_moved"] > 0.1
     assert report["center_max_diff"] < 1e-6
     # Whole train steps (reversal, center loss, domain heads, synchronized BN):
-    # identical weights up to float summation order.
+    # identical weights up to float summation order...
     assert report["weights_count"] > 20
     assert report["weights_max_diff"] < 1e-5
+    # ...after steps that trained every trainable weight (a no-op step would pass the line above).
+    assert report["trainable_count"] > 10 and report["unmoved_trainable"] == []
+    assert report["weights_moved"] > 100 * 1e-5
