@@ -171,6 +171,7 @@ class FitConfig:
                 "model.conv_pools: needs one [time, freq] pool per entry of model.conv_filters "
                 f"({len(self.model.conv_filters)}), got {len(self.model.conv_pools)}"
             )
+        check_corpus_names(self.data.corpora)
         for name, root in self.data.corpora.items():
             if not os.path.exists(os.path.expanduser(root)):
                 raise ConfigError(f"data.corpora.{name}: root {root!r} does not exist")
@@ -181,11 +182,37 @@ class FitConfig:
                 raise ConfigError("targets: the cross protocol needs at least one target corpus (--targets A,B)")
             if self.source in self.targets:
                 raise ConfigError(f"targets: the target corpora must differ from the source {self.source!r}")
+            # Checked before any synthesis, preparation or run folder.
+            available = self.corpus_names
+            for key, names in (("source", [self.source]), ("targets", self.targets)):
+                unknown = [name for name in names if name not in available]
+                if unknown:
+                    raise ConfigError(f"{key}: {', '.join(map(repr, unknown))} is not among the run's corpora "
+                                      f"({', '.join(available)})")
         return self
+
+    @property
+    def corpus_names(self) -> List[str]:
+        """The corpora this run reads: data.corpora, or the synthetic ones when none are given."""
+        if self.data.corpora:
+            return sorted(self.data.corpora)
+        from keras_ser.synth.layouts import SYNTHETIC_CORPORA
+
+        return list(SYNTHETIC_CORPORA)
 
     @property
     def heads(self) -> List[str]:
         return list(self.model.domain_heads) or list(DOMAIN_PRESETS[self.model.preset])
+
+
+def check_corpus_names(corpora) -> None:
+    """Raises ConfigError naming the accepted corpora if a name has no adapter."""
+    from keras_ser.corpora import ADAPTERS
+
+    unknown = [name for name in corpora if name not in ADAPTERS]
+    if unknown:
+        raise ConfigError(f"data.corpora: unknown corpus {', '.join(map(repr, unknown))}; "
+                          f"accepted: {', '.join(sorted(ADAPTERS))}")
 
 
 # The domain labels a head can predict, and the paper's presets.

@@ -30,7 +30,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from keras_ser.config import ConfigError, DataConfig, FeatureConfig, from_dict, load_yaml
+from keras_ser.config import ConfigError, DataConfig, FeatureConfig, check_corpus_names, from_dict, load_yaml
 from keras_ser.io import atomic_write_text
 
 MANIFEST_COLUMNS = (
@@ -235,6 +235,7 @@ def prepare(
 
     if not corpora:
         raise ConfigError("prepare: no corpora given (--corpus NAME=ROOT or --data CONFIG.yaml)")
+    check_corpus_names(corpora)
     start = time.time()
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)

@@ -161,3 +161,13 @@ def require_shared(path: pathlib.Path, what: str) -> None:
 def emodb_root():
     require_shared(EMODB / "wav", "the real Emo-DB")
     return str(EMODB)
+
+
+EMOVO = REPO.parent / "shared" / "corpora" / "emovo"
+
+
+@pytest.fixture(scope="session")
+def emovo_root():
+    if not (EMOVO / "f1").is_dir():
+        pytest.skip(f"the real EMOVO is not at {EMOVO}")
+    return str(EMOVO)
