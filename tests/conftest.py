@@ -30,7 +30,7 @@ Fixtures:
   it use `reference_run.args` (and mark themselves
   `xdist_group("fit_reference")`); tests that change a run folder work on
   `copy_run(reference_run.out, ...)`.
-- `emodb_root`: the real Emo-DB next to the checkout. Missing, its tests
+- `emodb_root`, `emovo_root`: the real corpora next to the checkout. Missing, their tests
   skip, except in CI (`CI=true`) where the corpus is always present and a
   skip would hide a broken path: there they fail.
 """
@@ -49,6 +49,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 EMODB = SHARED / "corpora" / "emodb"
+EMOVO = SHARED / "corpora" / "emovo"
 
 # Longest first; groups not listed and ungrouped tests follow in collection order.
 GROUP_ORDER = ("cluster", "experiments", "export", "fit_reference")
@@ -163,11 +164,7 @@ def emodb_root():
     return str(EMODB)
 
 
-EMOVO = REPO.parent / "shared" / "corpora" / "emovo"
-
-
 @pytest.fixture(scope="session")
 def emovo_root():
-    if not (EMOVO / "f1").is_dir():
-        pytest.skip(f"the real EMOVO is not at {EMOVO}")
+    require_shared(EMOVO / "f1", "the real EMOVO")
     return str(EMOVO)
