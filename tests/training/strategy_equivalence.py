@@ -12,12 +12,13 @@ from keras_ser.training.trainer import DataPlan, Trainer
 
 HEADS = {"gender": 2, "language": 2, "corpus": 3, "speaker": 5}
 STEPS = 3
+SAMPLES = 128  # drawn once, whatever the batch size, so every run sees the same samples
 
 
 def batches(global_batch, seed, context=None):
     """Every input pipeline yields the same sequence of per-replica batches."""
     rng = np.random.default_rng(0)
-    n = global_batch * 4
+    n = SAMPLES
     x = rng.normal(size=(n, 32, 129, 1)).astype("float32")
     labels = {task: rng.integers(0, 2, n).astype("int32") for task in ("arousal", "valence")}
     labels.update({head: rng.integers(0, size, n).astype("int32") for head, size in HEADS.items()})
