@@ -29,11 +29,11 @@ def batches(global_batch, seed, context=None):
     return tf.data.Dataset.from_tensor_slices((x, labels, weights)).batch(per_replica, drop_remainder=True).repeat()
 
 
-def trained_weights(strategy, global_batch):
-    """(weights before, weights after) STEPS train steps of a small DANN_2 (S+C), as numpy arrays."""
+def trained_weights(strategy, global_batch, loss="sc"):
+    """(weights before, weights after, names, trainable flags) of STEPS train steps of a small DANN_2."""
     config = FitConfig(
-        model=ModelConfig(preset="dann2", dropout=0.0, conv_filters=[4, 8, 8], lstm_units=8, embedding_dim=8,
-                          domain_hidden=8),
+        model=ModelConfig(preset="dann2", loss=loss, dropout=0.0, conv_filters=[4, 8, 8], lstm_units=8,
+                          embedding_dim=8, domain_hidden=8),
         train=TrainConfig(batch_size=global_batch, epochs=1, seed=0),
     )
     keras.utils.set_random_seed(0)
@@ -47,10 +47,10 @@ def trained_weights(strategy, global_batch):
         any(v is t for t in model.trainable_weights) for v in model.weights]
 
 
-def compare(strategy_a, batch_a, strategy_b, batch_b) -> dict:
+def compare(strategy_a, batch_a, strategy_b, batch_b, loss="sc") -> dict:
     """How far two strategies' trained weights are apart, and how far training moved the second's."""
-    _, after_a, _, _ = trained_weights(strategy_a, batch_a)
-    before, after_b, names, trainable = trained_weights(strategy_b, batch_b)
+    _, after_a, _, _ = trained_weights(strategy_a, batch_a, loss)
+    before, after_b, names, trainable = trained_weights(strategy_b, batch_b, loss)
     unmoved = [name for name, start, end, train in zip(names, before, after_b, trainable)
                if train and np.array_equal(start, end)]
     return {
