@@ -30,6 +30,8 @@ class BatchNormalization(keras.layers.BatchNormalization):
     `keras.layers.BatchNormalization` load into this one and back.
 
     Args:
+        fused: use the fused kernel when there is one replica (default
+            True); False keeps the synchronized statistics everywhere.
         **kwargs: the arguments of `keras.layers.BatchNormalization`
             (`synchronized` is always True: the fused path only replaces it
             where it would reduce over a single replica).
@@ -50,16 +52,20 @@ class BatchNormalization(keras.layers.BatchNormalization):
         Ioffe & Szegedy, "Batch Normalization", ICML 2015.
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, fused=True, **kwargs):
         kwargs["synchronized"] = True
         super().__init__(**kwargs)
+        self.fused = fused
+
+    def get_config(self):
+        return {**super().get_config(), "fused": self.fused}
 
     def _fusable(self, inputs, mask) -> bool:
         return (mask is None and not self.renorm and len(inputs.shape) == 4
                 and self.axis in (-1, 3) and inputs.dtype == tf.float32)
 
     def call(self, inputs, training=None, mask=None):
-        if training and self.trainable and self._fusable(inputs, mask) and replicas_in_sync() == 1:
+        if training and self.trainable and self.fused and self._fusable(inputs, mask) and replicas_in_sync() == 1:
             return self._fused_training_call(inputs)
         return super().call(inputs, training=training, mask=mask)
 

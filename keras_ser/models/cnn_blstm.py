@@ -47,7 +47,7 @@ def build_feature_extractor(config: ModelConfig, features: FeatureConfig) -> ker
         x = keras.layers.Conv2D(filters, config.conv_kernel, padding="same", use_bias=False, name=f"conv{block}")(x)
         # Batch statistics over the global batch, so N replicas train exactly
         # like one replica on the same global batch (fused kernel on one).
-        x = BatchNormalization(momentum=0.9, name=f"bn{block}")(x)
+        x = BatchNormalization(momentum=0.9, fused=config.fused_batch_norm, name=f"bn{block}")(x)
         x = keras.layers.ReLU(name=f"relu{block}")(x)
         x = keras.layers.MaxPooling2D(tuple(pool), name=f"pool{block}")(x)
     steps, bins, channels = x.shape[1], x.shape[2], x.shape[3]

@@ -1,15 +1,8 @@
 """keras_ser.corpora.emodb on a generated tree and on the real corpus."""
 
 import collections
-import pathlib
-
-import pytest
 
 from tests.corpora.helpers import assert_layout_error, fields, make_tree, read_corpus
-
-# tests/corpora/test_emodb.py -> parents[3] is the folder that holds the repository.
-REAL_EMODB = pathlib.Path(__file__).resolve().parents[3] / "shared" / "corpora" / "emodb"
-
 
 def test_generated_tree(tmp_path):
     make_tree(tmp_path, ["wav/03a01Fa.wav", "wav/08b02Lb.WAV", "wav/16a05Tc.wav",
@@ -39,10 +32,8 @@ def test_no_matching_files_is_a_layout_error(tmp_path):
     assert_layout_error("emodb", tmp_path, "wav/<speaker 2 digits><text a01><emotion letter><version>.wav")
 
 
-def test_real_corpus():
-    if not (REAL_EMODB / "wav").is_dir():
-        pytest.skip(f"the real Emo-DB is not at {REAL_EMODB} (expected next to the repository)")
-    utterances, skips = read_corpus("emodb", REAL_EMODB)
+def test_real_corpus(emodb_root):
+    utterances, skips = read_corpus("emodb", emodb_root)
     assert not skips
     assert len(utterances) == 535
     genders = {u.speaker: u.gender for u in utterances.values()}

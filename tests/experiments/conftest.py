@@ -1,19 +1,11 @@
-import pytest
 import yaml
 
 from keras_ser.experiments.suite import resolve_suite_path
-from tests.helpers import tiny_prepared
 
 # A small network and cheap analysis: the suites' rows and protocols are kept.
 TINY_BASE = {"model": {"conv_filters": [8, 8, 8], "lstm_units": 16, "embedding_dim": 16, "domain_hidden": 16},
              "train": {"batch_size": 16, "epochs": 1}}
 TINY_ANALYSIS = {"embedding": "pca", "embedding_samples": 300, "probe_samples": 300, "bootstrap": 200}
-
-
-@pytest.fixture(scope="session")
-def tones(tmp_path_factory):
-    """Prepared tiny tone corpora: emodb (German, 5 speakers) and savee (English, 4 speakers)."""
-    return tiny_prepared(str(tmp_path_factory.mktemp("tones")))
 
 
 def tiny_suite(folder, name="paper", **changes) -> str:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -11,11 +12,17 @@ from keras_ser.experiments.__main__ import main
 from tests.experiments.conftest import tiny_suite
 
 PAPER_ROWS = ["Baseline (S)", "DANN_1 (S)", "DANN_2 (S)", "DANN_2 (S+C)"]
+ROW_FOLDERS = {"Baseline (S)": "baseline-s", "DANN_1 (S)": "dann_1-s", "DANN_2 (S)": "dann_2-s",
+               "DANN_2 (S+C)": "dann_2-s-c"}
+
+# The tests sharing paper_run run on one xdist worker, so the suite trains once.
+shares_paper_run = pytest.mark.xdist_group("experiments")
 
 
 @pytest.fixture(scope="module")
 def paper_run(tones, tmp_path_factory):
-    """The paper suite (tiny network) once: multi, and cross with savee as the source."""
+    """The paper suite (tiny network) once: multi, and cross with savee as the source. Read-only:
+    a test that changes the output works on `_copy_of(paper_run, ...)`."""
     folder = tmp_path_factory.mktemp("paper")
     args = ["--suite", tiny_suite(folder), "--prepared", tones, "--seeds", "1", "--epochs", "1",
             "--cross-sources", "savee", "--out", str(folder / "out"), "--quiet"]
@@ -23,22 +30,41 @@ def paper_run(tones, tmp_path_factory):
     return folder / "out", args
 
 
+def _copy_of(paper_run, folder):
+    """The finished suite copied into `folder`, each run's config.yaml pointing at its copy."""
+    out, args = paper_run
+    copy = folder / "out"
+    shutil.copytree(out, copy)
+    for saved in copy.glob("runs/*/*/*/config.yaml"):
+        tree = yaml.safe_load(saved.read_text())
+        tree["out"] = str(saved.parent)
+        saved.write_text(yaml.safe_dump(tree, sort_keys=False))
+    return copy, [str(copy) if a == str(out) else a for a in args]
+
+
+@shares_paper_run
 @pytest.mark.slow
 def test_paper_suite_writes_tables_numbers_and_plots(paper_run):
     out, _ = paper_run
     report = json.loads((out / "report.json").read_text())
     assert list(report["groups"]) == ["multi", "cross-savee"]
+    assert report["groups"]["multi"]["columns"] == ["emodb", "savee", "average"]
     assert report["groups"]["cross-savee"]["columns"] == ["emodb", "average"]
     markdown = (out / "report.md").read_text()
-    for group in report["groups"].values():
+    for key, group in report["groups"].items():
         for task in ("arousal", "valence"):
             table = group["tables"][task]
             assert list(table) == PAPER_ROWS
-            for cells in table.values():
+            for row, cells in table.items():
+                # Each cell is its run's test UA (one seed), the average column the mean over corpora.
+                results = json.loads((out / "runs" / key / ROW_FOLDERS[row] / "seed0" / "results.json").read_text())
                 for column in group["columns"]:
                     cell = cells[column]
-                    assert 0 <= cell["mean"] <= 1 and len(cell["values"]) == 1 and cell["std"] is None
+                    assert cell["values"] == [pytest.approx(results["test"][task][column]["utterance"]["ua"])]
+                    assert cell["mean"] == pytest.approx(cell["values"][0]) and cell["std"] is None
                     assert cell["ci"][0] <= cell["mean"] + 1e-9 and cell["ci"][1] >= cell["mean"] - 1e-9
+                corpora = [c for c in group["columns"] if c != "average"]
+                assert cells["average"]["mean"] == pytest.approx(np.mean([cells[c]["mean"] for c in corpora]))
         for row in PAPER_ROWS:
             for label in ("corpus", "language", "gender"):
                 probe = group["invariance"][row][label]
@@ -61,6 +87,7 @@ def test_paper_suite_writes_tables_numbers_and_plots(paper_run):
     assert (out / "plots" / "multi-embeddings.png").exists()
 
 
+@shares_paper_run
 @pytest.mark.slow
 def test_table_cells_agree_with_each_runs_results(paper_run):
     out, _ = paper_run
@@ -80,9 +107,10 @@ def test_table_cells_agree_with_each_runs_results(paper_run):
     assert confusion.tolist() == results["test"]["arousal"]["emodb"]["utterance"]["confusion"]
 
 
+@shares_paper_run
 @pytest.mark.slow
 def test_repeating_the_command_does_not_retrain(paper_run, tmp_path):
-    out, args = paper_run
+    out, args = _copy_of(paper_run, tmp_path)
     results = sorted(out.glob("runs/*/*/*/results.json"))
     assert len(results) == 8
     before = {p: os.stat(p).st_mtime_ns for p in results}
@@ -101,9 +129,10 @@ def test_repeating_the_command_does_not_retrain(paper_run, tmp_path):
     assert markdown.count("[paper] |") == 1
 
 
+@shares_paper_run
 @pytest.mark.slow
-def test_an_interrupted_suite_resumes_and_other_settings_are_refused(paper_run, capsys):
-    out, args = paper_run
+def test_an_interrupted_suite_resumes_and_other_settings_are_refused(paper_run, tmp_path, capsys):
+    out, args = _copy_of(paper_run, tmp_path)
     run = out / "runs" / "cross-savee" / "baseline-s" / "seed0"
     os.remove(run / "results.json")  # as if killed after training, before the test evaluation
     assert main(args) == 0

@@ -1,7 +1,8 @@
 """One tiny trained run and its export, shared by every test of tests/export.
 
 Package-scoped: training (~20 s) and the four TFLite conversions (~30 s)
-happen once for the whole folder.
+happen once for the whole folder; every test module here marks itself
+`xdist_group("export")` so they all run on the worker that holds them.
 """
 
 import pytest
@@ -9,13 +10,12 @@ import pytest
 from keras_ser.config import load_fit_config
 from keras_ser.export import QUANTIZATIONS, export_run
 from keras_ser.fit import run_fit
-from tests.helpers import tiny_prepared
 
 
 @pytest.fixture(scope="package")
-def run_dir(tmp_path_factory):
+def run_dir(tones, tmp_path_factory):
     folder = tmp_path_factory.mktemp("export_run")
-    prepared = tiny_prepared(str(folder / "tones"))
+    prepared = tones
     # 8 epochs: confident posteriors on the tones, so the int8 UA bound is
     # about quantization and not about coin flips near 0.5.
     config = load_fit_config(None, {"data": {"prepared": prepared}, "out": str(folder / "run"),

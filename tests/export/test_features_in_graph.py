@@ -10,7 +10,7 @@ from keras_ser.export import normalised_segments
 from keras_ser.features import load_waveform
 from keras_ser.predict import load_model
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("export")]
 
 REAL_FILE = os.path.join("wav", "03a01Fa.wav")
 

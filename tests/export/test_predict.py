@@ -10,7 +10,7 @@ import pytest
 from keras_ser.predict import main
 from tests.helpers import tone, write_wav
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("export")]
 
 REAL_FILE = os.path.join("wav", "03a01Fa.wav")
 

@@ -11,13 +11,12 @@ import time
 
 import pytest
 
-from tests.helpers import tiny_emodb, tiny_model_config, tiny_prepared
-
-SMALL_MODEL = ["--batch-size", "16", "--seed", "2"]
+from tests.helpers import tiny_emodb
 
 
-def _run_and_kill(args, ready, delay_range, timeout=300):
-    """Starts `python -m args`, waits until `ready()` holds, sleeps a random delay, SIGKILLs."""
+def _run_and_kill(args, ready, delay_range, too_late, timeout=300):
+    """Starts `python -m args`, waits until `ready()` holds, then SIGKILLs after a random delay,
+    or at once when `too_late()` holds first (so a loaded machine cannot let the run finish)."""
     process = subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     try:
@@ -26,7 +25,9 @@ def _run_and_kill(args, ready, delay_range, timeout=300):
             assert process.poll() is None, "finished before it could be killed"
             assert time.time() < deadline, "never became ready"
             time.sleep(0.05)
-        time.sleep(random.Random(os.getpid()).uniform(*delay_range))
+        kill_at = time.time() + random.Random(os.getpid()).uniform(*delay_range)
+        while time.time() < kill_at and not too_late():
+            time.sleep(0.02)
         finished = process.poll() is not None
         os.killpg(process.pid, signal.SIGKILL)
     finally:
@@ -47,10 +48,15 @@ def test_killed_prepare_reruns_to_identical_output(tmp_path):
     corpus = tiny_emodb(str(tmp_path / "emodb"), speakers=("03", "08", "09", "10", "11", "12", "13", "14", "15", "16"),
                         emotions="WLEAFTN", seconds=1.0)
     reference, killed = str(tmp_path / "reference"), str(tmp_path / "killed")
-    command = ["pipelines.prepare", "--corpus", f"emodb={corpus}", "--workers", "2", "--out"]
-    subprocess.run([sys.executable, "-m", *command, reference], check=True, capture_output=True)
-    _run_and_kill(command + [killed], lambda: glob.glob(os.path.join(killed, "shards", "emodb", "*.json")), (0.0, 0.5))
-    subprocess.run([sys.executable, "-m", *command, killed], check=True, capture_output=True)
+    # Reference and rerun as processes of their own, like the killed run (bytes are compared).
+    args = ["--corpus", f"emodb={corpus}", "--workers", "2", "--out"]
+    subprocess.run([sys.executable, "-m", "pipelines.prepare", *args, reference], check=True, capture_output=True)
+    receipts = lambda: glob.glob(os.path.join(killed, "shards", "emodb", "*.json"))  # noqa: E731
+    # Killed within 0.5 s of the first of 10 speakers' receipts, at the latest at the sixth.
+    finished = _run_and_kill(["pipelines.prepare", *args, killed], receipts, (0.0, 0.5),
+                             too_late=lambda: len(receipts()) > 5)
+    assert not finished
+    subprocess.run([sys.executable, "-m", "pipelines.prepare", *args, killed], check=True, capture_output=True)
     expected, actual = _tree(reference), _tree(killed)
     summaries = [json.loads(tree.pop("summary.json")) for tree in (expected, actual)]
     for summary in summaries:
@@ -64,31 +70,33 @@ def test_killed_prepare_reruns_to_identical_output(tmp_path):
     assert actual.keys() == expected.keys() and actual == expected
 
 
+@pytest.mark.xdist_group("fit_reference")
 @pytest.mark.slow
-def test_killed_fit_resumes_to_the_uninterrupted_metrics(tmp_path):
-    prepared = tiny_prepared(str(tmp_path / "data"))
-    common = ["keras_ser.fit", "--prepared", prepared, "--epochs", "4", "--task", "arousal", *SMALL_MODEL,
-              "--config", tiny_model_config(str(tmp_path))]
-    subprocess.run([sys.executable, "-m", *common, "--out", str(tmp_path / "reference")], check=True,
-                   capture_output=True)
+def test_killed_fit_resumes_to_the_uninterrupted_metrics(reference_run, tmp_path):
+    from keras_ser.fit import main
+
     killed = str(tmp_path / "killed")
-    finished = _run_and_kill(common + ["--out", killed],
-                             lambda: glob.glob(os.path.join(killed, "checkpoints", "ckpt-1.index")), (0.0, 2.0))
-    assert not finished
-    result = subprocess.run([sys.executable, "-m", *common, "--out", killed, "--resume"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
-    reference = json.load(open(tmp_path / "reference" / "results.json"))
+    checkpoint = lambda epoch: os.path.join(killed, "checkpoints", f"ckpt-{epoch}.index")  # noqa: E731
+    # Killed at a random point of epoch 2 (the reference run has 4 epochs), at the latest when
+    # epoch 2's checkpoint appears.
+    finished = _run_and_kill(["keras_ser.fit", *reference_run.args, "--out", killed],
+                             lambda: os.path.exists(checkpoint(1)), (0.0, 2.0),
+                             too_late=lambda: os.path.exists(checkpoint(2)))
+    assert not finished and not os.path.exists(os.path.join(killed, "results.json"))
+    assert main(reference_run.args + ["--out", killed, "--resume"]) == 0
+    reference = json.load(open(os.path.join(reference_run.out, "results.json")))
     resumed = json.load(open(os.path.join(killed, "results.json")))
     assert resumed["test"] == reference["test"]
     assert json.load(open(os.path.join(killed, "history.json"))) == json.load(
-        open(tmp_path / "reference" / "history.json"))
+        open(os.path.join(reference_run.out, "history.json")))
 
 
 @pytest.mark.slow
-def test_killed_experiments_resume_to_the_uninterrupted_report(tmp_path):
+def test_killed_experiments_resume_to_the_uninterrupted_report(tones, tmp_path):
     import yaml
 
-    prepared = tiny_prepared(str(tmp_path / "data"))
+    from keras_ser.experiments.__main__ import main
+
     suite = tmp_path / "study.yaml"
     suite.write_text(yaml.safe_dump({
         "base": {"model": {"preset": "dann2", "loss": "s", "conv_filters": [8, 8, 8], "lstm_units": 16,
@@ -98,14 +106,16 @@ def test_killed_experiments_resume_to_the_uninterrupted_report(tmp_path):
         "variants": [{"name": "gamma 0.3", "overrides": {}}, {"name": "gamma 1", "overrides": {"model": {"gamma": 1.0}}}],
         "analysis": {"embedding": "pca", "embedding_samples": 200, "probe_samples": 200, "bootstrap": 100},
     }))
-    command = ["keras_ser.experiments", "--suite", str(suite), "--prepared", prepared, "--quiet", "--out"]
-    subprocess.run([sys.executable, "-m", *command, str(tmp_path / "reference")], check=True, capture_output=True)
+    args = ["--suite", str(suite), "--prepared", tones, "--quiet", "--out"]
+    assert main(args + [str(tmp_path / "reference")]) == 0
     killed = str(tmp_path / "killed")
-    finished = _run_and_kill(command + [killed],
-                             lambda: glob.glob(os.path.join(killed, "runs", "*", "*", "*", "checkpoints", "ckpt-1.index")),
-                             (0.0, 3.0))
+    checkpoints = lambda: glob.glob(os.path.join(killed, "runs", "*", "*", "*", "checkpoints", "ckpt-*.index"))  # noqa: E731
+    # Two runs of 3 epochs: killed within 3 s of the first checkpoint, at the latest once the
+    # first run is done (the second is still to train).
+    finished = _run_and_kill(["keras_ser.experiments", *args, killed], checkpoints, (0.0, 3.0),
+                             too_late=lambda: len(checkpoints()) >= 3)
     assert not finished
-    subprocess.run([sys.executable, "-m", *command, killed], check=True, capture_output=True)
+    assert main(args + [killed]) == 0
     tables = [json.load(open(os.path.join(folder, "report.json")))["groups"]["multi"]["tables"]
               for folder in (str(tmp_path / "reference"), killed)]
     assert tables[0] == tables[1]

@@ -5,25 +5,29 @@ Prints one JSON line comparing a 2-replica MirroredStrategy run with a
 """
 
 import json
+import os
 import sys
 import tempfile
 
 import tensorflow as tf
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 tf.config.set_logical_device_configuration(
     tf.config.list_physical_devices("CPU")[0],
     [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
 )
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_ser.config import FitConfig, ModelConfig, TrainConfig  # noqa: E402
 from keras_ser.layers import CenterLoss  # noqa: E402
+import keras  # noqa: E402
+
+from keras_ser.config import FitConfig, ModelConfig, TrainConfig  # noqa: E402
 from keras_ser.training.trainer import DataPlan, Trainer  # noqa: E402
+from tests.training.strategy_equivalence import HEADS, compare  # noqa: E402
+from tests.training.strategy_equivalence import batches as shared_batches  # noqa: E402
 
 GLOBAL_BATCH = 32
-HEADS = {"gender": 2, "language": 2, "corpus": 3, "speaker": 5}
 
 
 def center_update(strategy, x, y, w):
@@ -38,16 +42,7 @@ def center_update(strategy, x, y, w):
 
 
 def batches(seed, context=None):
-    rng = np.random.default_rng(0)
-    n = GLOBAL_BATCH * 4
-    x = rng.normal(size=(n, 32, 129, 1)).astype("float32")
-    labels = {task: rng.integers(0, 2, n).astype("int32") for task in ("arousal", "valence")}
-    labels.update({head: rng.integers(0, size, n).astype("int32") for head, size in HEADS.items()})
-    weights = {key: np.ones(n, "float32") for key in labels}
-    weights["valence"][::3] = 0.0  # unlabelled samples must not count
-    labels["utterance"] = np.array([b"c/u"] * n)
-    per_replica = context.get_per_replica_batch_size(GLOBAL_BATCH) if context else GLOBAL_BATCH
-    return tf.data.Dataset.from_tensor_slices((x, labels, weights)).batch(per_replica, drop_remainder=True).repeat()
+    return shared_batches(GLOBAL_BATCH, seed, context)
 
 
 def make_trainer(strategy, run_dir, seed=0):
@@ -101,18 +96,20 @@ def main():
     w = (rng.random(GLOBAL_BATCH * 2) > 0.25).astype("float32")
     centers_two, centers_one = center_update(two, x, y, w), center_update(one, x, y, w)
     run_two, run_one = trained(two), trained(one)
-    (_, weights_two), (_, weights_one) = run_two, run_one
     x = np.random.default_rng(2).normal(size=(8, 32, 129, 1)).astype("float32")
     one_to_two, two_to_one = interchange(run_one, two, x), interchange(run_two, one, x)
     print(json.dumps({
         "replicas": two.num_replicas_in_sync,
         "center_max_diff": float(np.max(np.abs(centers_two - centers_one))),
         "center_moved": float(np.max(np.abs(centers_one - np.array([[0.5] * 6, [-0.5] * 6])))),
-        "weights_max_diff": float(max(np.max(np.abs(a - b)) for a, b in zip(weights_two, weights_one))),
-        "weights_count": len(weights_one),
         "fused_batch_norm": {"one": batch_norm_kernels(run_one[0]), "two": batch_norm_kernels(run_two[0])},
         "checkpoint_one_to_two": one_to_two,
         "checkpoint_two_to_one": two_to_one,
+        # The same global batches: 2 replicas of 16 against 1 replica of 32
+        # on the synchronized statistics (the replica arithmetic itself)...
+        **compare(two, GLOBAL_BATCH, one, GLOBAL_BATCH, fused_b=False),
+        # ...and against 1 replica on the fused kernel (the product's default).
+        "fused_weights_max_diff": compare(two, GLOBAL_BATCH, one, GLOBAL_BATCH)["weights_max_diff"],
     }))
     return 0
 

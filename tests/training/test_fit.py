@@ -2,25 +2,21 @@
 
 import json
 import os
+import pathlib
 
+import numpy as np
 import pytest
 import yaml
 
 from keras_ser.config import load_fit_config
 from keras_ser.fit import main, run_fit
-from tests.helpers import TINY_MODEL, tiny_model_config, tiny_prepared
-
-FAST = ["--batch-size", "16", "--seed", "1"]
-
-
-@pytest.fixture(scope="module")
-def fast(tmp_path_factory):
-    return FAST + ["--config", tiny_model_config(str(tmp_path_factory.mktemp("config")))]
-
+from pipelines.dataset import PreparedCorpora
+from tests.conftest import copy_run
+from tests.helpers import TINY_MODEL
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    return tiny_prepared(str(tmp_path_factory.mktemp("tones")))
+def prepared(tones):
+    return tones
 
 
 def _config(prepared, out, **overrides):
@@ -35,35 +31,62 @@ def _config(prepared, out, **overrides):
     return load_fit_config(None, tree)
 
 
-def test_cli_writes_the_run_folder(prepared, fast, tmp_path, capsys):
-    out = tmp_path / "run"
-    assert main(["--prepared", prepared, "--epochs", "2", "--out", str(out), *fast]) == 0
+def _reference_config(reference_run, out):
+    """The reference run's settings (its command line) with another output folder."""
+    from keras_ser.fit import build_parser, overrides_from_args
+
+    args = build_parser().parse_args(reference_run.args + ["--out", str(out)])
+    return load_fit_config(args.config, overrides_from_args(args))
+
+
+# Tests comparing with (or copying) the reference run share its worker, so it trains once.
+uses_reference = pytest.mark.xdist_group("fit_reference")
+
+
+@uses_reference
+def test_cli_writes_the_run_folder(reference_run, prepared):
+    out = pathlib.Path(reference_run.out)
     for name in ("config.yaml", "results.json", "results.md", "history.json", "speakers.json", "best.weights.h5"):
         assert (out / name).exists(), name
     assert any(f.startswith("events") for f in os.listdir(out / "tensorboard"))
     assert os.listdir(out / "checkpoints")
     results = json.loads((out / "results.json").read_text())
     assert results["system"] == "DANN_2 (S+C)" and results["tasks"] == ["arousal", "valence"]
+    # Counts: every utterance (and segment) of the test speakers, once.
+    plan = json.loads((out / "speakers.json").read_text())["plan"]
+    rows = [r for r in PreparedCorpora(prepared).utterances if r["speaker"] in set(plan["test"])]
     for task in ("arousal", "valence"):
         for corpus in ("emodb", "savee"):
             entry = results["test"][task][corpus]
-            assert 0 <= entry["utterance"]["ua"] <= 1 and entry["segment"]["count"] > entry["utterance"]["count"]
-            assert len(entry["utterance"]["confusion"]) == 2
+            corpus_rows = [r for r in rows if r["corpus"] == corpus]
+            assert entry["utterance"]["count"] == len(corpus_rows) == np.sum(entry["utterance"]["confusion"])
+            assert entry["segment"]["count"] == sum(int(r["n_segments"]) for r in corpus_rows)
+            # UA is the mean recall of the confusion matrix's rows (rows: true class).
+            confusion = np.array(entry["utterance"]["confusion"])
+            assert entry["utterance"]["ua"] == pytest.approx(np.mean(np.diag(confusion) / confusion.sum(axis=1)))
+        assert results["test"][task]["average"]["utterance"]["ua"] == pytest.approx(
+            np.mean([results["test"][task][c]["utterance"]["ua"] for c in ("emodb", "savee")]))
     history = json.loads((out / "history.json").read_text())
-    assert [h["epoch"] for h in history] == [1, 2]
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
     for key in ("arousal_softmax", "arousal_center", "gender_domain", "language_domain", "corpus_domain",
                 "corpus_accuracy", "val_ua"):
         assert key in history[0], key
-    printed = capsys.readouterr().out
+    # The best epoch's validation UA is the one kept.
+    assert results["best_val_ua"] == pytest.approx(max(h["val_ua"] for h in history))
+    printed = reference_run.printed
     assert "| DANN_2 (S+C) |" in printed and "Arousal UA" in printed
-    # The run loads back with its best weights and normalisation.
+    # The run loads back with its best weights and normalisation, and scores on its
+    # test speakers exactly what results.json holds.
+    from keras_ser.evaluation import collect_predictions, score
     from keras_ser.runs import load_run
-    import numpy as np
 
     run = load_run(str(out))
     assert run.mean.shape == (129,) and run.vocabulary["corpus"] == ["emodb", "savee"]
     probabilities = run.network.inference_model(np.zeros((2, 32, 129, 1), "float32"))
     np.testing.assert_allclose(np.sum(probabilities["arousal"], axis=1), 1.0, rtol=1e-5)
+    rescored = score(collect_predictions(run.network.inference_model, run.split_dataset("test"), run.config.tasks),
+                     run.config.tasks)
+    assert rescored == results["test"]
     # The resolved config is accepted as it is.
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert load_fit_config(str(out / "config.yaml")).model.lambda_ == saved["model"]["lambda"] == 0.5
@@ -74,40 +97,46 @@ def test_learns_arousal_of_loud_high_versus_soft_low_tones(prepared, tmp_path):
     assert results["test"]["arousal"]["average"]["utterance"]["ua"] >= 0.9
 
 
-def test_same_seed_same_metrics(prepared, tmp_path):
-    first = run_fit(_config(prepared, tmp_path / "a"), verbose=False)
-    second = run_fit(_config(prepared, tmp_path / "b"), verbose=False)
-    assert first["test"] == second["test"]
-    assert json.load(open(tmp_path / "a" / "history.json")) == json.load(open(tmp_path / "b" / "history.json"))
+@uses_reference
+def test_same_seed_same_metrics(reference_run, tmp_path):
+    again = run_fit(_reference_config(reference_run, tmp_path / "again"), verbose=False)
+    assert again["test"] == json.load(open(os.path.join(reference_run.out, "results.json")))["test"]
+    assert json.load(open(tmp_path / "again" / "history.json")) == json.load(
+        open(os.path.join(reference_run.out, "history.json")))
 
 
 class Interrupt(Exception):
     pass
 
 
-def test_resume_after_interruption_gives_the_uninterrupted_result(prepared, tmp_path):
-    full = run_fit(_config(prepared, tmp_path / "full", **{"train.epochs": 3}), verbose=False)
-
+@uses_reference
+def test_resume_after_interruption_gives_the_uninterrupted_result(reference_run, tmp_path):
     def stop_after_second_epoch(record):
         if record["epoch"] == 2:
             raise Interrupt
 
-    config = _config(prepared, tmp_path / "cut", **{"train.epochs": 3})
+    config = _reference_config(reference_run, tmp_path / "cut")
     with pytest.raises(Interrupt):
         run_fit(config, verbose=False, on_epoch_end=stop_after_second_epoch)
+    assert not (tmp_path / "cut" / "results.json").exists()
     resumed = run_fit(config, resume=True, verbose=False)
-    assert resumed["test"] == full["test"]
+    assert resumed["test"] == json.load(open(os.path.join(reference_run.out, "results.json")))["test"]
     history = json.load(open(tmp_path / "cut" / "history.json"))
-    assert [h["epoch"] for h in history] == [1, 2, 3]
-    assert history == json.load(open(tmp_path / "full" / "history.json"))
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    assert history == json.load(open(os.path.join(reference_run.out, "history.json")))
 
 
-def test_existing_run_needs_resume_or_overwrite(prepared, fast, tmp_path, capsys):
-    args = ["--prepared", prepared, "--epochs", "1", "--out", str(tmp_path / "run"), *fast]
-    assert main(args) == 0
+@uses_reference
+def test_existing_run_needs_resume_or_overwrite(reference_run, tmp_path, capsys):
+    out = copy_run(reference_run.out, tmp_path)
+    args = reference_run.args + ["--out", out]
     assert main(args) == 2
     assert "--resume" in capsys.readouterr().err
-    assert main(args + ["--overwrite"]) == 0
+    assert json.load(open(os.path.join(out, "history.json"))) == json.load(
+        open(os.path.join(reference_run.out, "history.json")))
+    # --overwrite starts over: one epoch, not the reference's four.
+    assert main(args + ["--overwrite", "--epochs", "1"]) == 0
+    assert [h["epoch"] for h in json.load(open(os.path.join(out, "history.json")))] == [1]
 
 
 def test_cross_protocol_tests_on_targets_with_unlabelled_target_audio(prepared, tmp_path):
@@ -119,22 +148,6 @@ def test_cross_protocol_tests_on_targets_with_unlabelled_target_audio(prepared, 
     assert all(s.startswith("savee/") for s in speakers["plan"]["train"] + speakers["plan"]["val"])
     assert sorted(speakers["plan"]["unlabelled"]) == sorted(speakers["plan"]["test"])
     assert speakers["vocabulary"]["language"] == ["de", "en"]
-
-
-def test_target_split_holds_out_target_speakers(prepared, tmp_path):
-    config = _config(prepared, tmp_path / "split", protocol="cross", source="savee", targets=["emodb"],
-                     target_split=True, task="arousal", **{"train.epochs": 1})
-    run_fit(config, verbose=False)
-    plan = json.load(open(tmp_path / "split" / "speakers.json"))["plan"]
-    assert plan["test"] and plan["unlabelled"] and not set(plan["test"]) & set(plan["unlabelled"])
-
-
-def test_multi_protocol_keeps_speakers_apart(prepared, tmp_path):
-    run_fit(_config(prepared, tmp_path / "multi", **{"train.epochs": 1, "model.preset": "dann1"}), verbose=False)
-    plan = json.load(open(tmp_path / "multi" / "speakers.json"))["plan"]
-    train, val, test = set(plan["train"]), set(plan["val"]), set(plan["test"])
-    assert not (train & val or train & test or val & test)
-    assert {s.split("/")[0] for s in test} == {"emodb", "savee"}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -164,14 +177,13 @@ def test_missing_corpus_root_is_named(tmp_path, capsys):
     assert "data.corpora.emodb: root '/nonexistent/emodb' does not exist" in capsys.readouterr().err
 
 
-def test_corrupted_checkpoint_is_a_clear_error(prepared, fast, tmp_path, capsys):
-    out = tmp_path / "run"
-    args = ["--prepared", prepared, "--epochs", "2", "--out", str(out), *fast]
-    assert main(args[:2] + ["--epochs", "1"] + args[4:]) == 0
-    data = next((out / "checkpoints").glob("ckpt-1.data-*"))
+@uses_reference
+def test_corrupted_checkpoint_is_a_clear_error(reference_run, tmp_path, capsys):
+    out = copy_run(reference_run.out, tmp_path)
+    data = next(pathlib.Path(out, "checkpoints").glob("ckpt-4.data-*"))
     raw = bytearray(data.read_bytes())
     raw[len(raw) // 2: len(raw) // 2 + 64] = b"\x13" * 64
     data.write_bytes(bytes(raw))
-    assert main(args + ["--resume"]) == 2
+    assert main(reference_run.args + ["--out", out, "--resume", "--epochs", "5"]) == 2
     err = capsys.readouterr().err
-    assert "cannot restore checkpoint" in err and "ckpt-1" in err
+    assert "cannot restore checkpoint" in err and "ckpt-4" in err and out in err

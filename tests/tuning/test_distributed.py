@@ -10,6 +10,7 @@ import pytest
 from tests.tuning.helpers import free_port, kill, search_argv, start_search, tail
 
 
+@pytest.mark.xdist_group("cluster")  # never alongside another loopback cluster
 @pytest.mark.slow
 def test_chief_and_two_workers_share_one_search(tiny_config_path, tmp_path):
     out = str(tmp_path / "search")

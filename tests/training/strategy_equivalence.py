@@ -1,0 +1,63 @@
+"""A few train steps on fixed random batches under any strategy, for the replica-equivalence checks
+(mirrored_check.py, multiworker_check.py). Imports TensorFlow: import after configuring devices."""
+
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_ser.config import FitConfig, ModelConfig, TrainConfig
+from keras_ser.training.trainer import DataPlan, Trainer
+
+HEADS = {"gender": 2, "language": 2, "corpus": 3, "speaker": 5}
+STEPS = 3
+SAMPLES = 128  # drawn once, whatever the batch size, so every run sees the same samples
+
+
+def batches(global_batch, seed, context=None):
+    """Every input pipeline yields the same sequence of per-replica batches."""
+    rng = np.random.default_rng(0)
+    n = SAMPLES
+    x = rng.normal(size=(n, 32, 129, 1)).astype("float32")
+    labels = {task: rng.integers(0, 2, n).astype("int32") for task in ("arousal", "valence")}
+    labels.update({head: rng.integers(0, size, n).astype("int32") for head, size in HEADS.items()})
+    weights = {key: np.ones(n, "float32") for key in labels}
+    weights["valence"][::3] = 0.0  # unlabelled samples must not count
+    labels["utterance"] = np.array([b"c/u"] * n)
+    per_replica = context.get_per_replica_batch_size(global_batch) if context else global_batch
+    return tf.data.Dataset.from_tensor_slices((x, labels, weights)).batch(per_replica, drop_remainder=True).repeat()
+
+
+def trained_weights(strategy, global_batch, loss="sc", fused=True):
+    """(weights before, weights after, names, trainable flags) of STEPS train steps of a small DANN_2."""
+    config = FitConfig(
+        model=ModelConfig(preset="dann2", loss=loss, dropout=0.0, conv_filters=[4, 8, 8], lstm_units=8,
+                          fused_batch_norm=fused,
+                          embedding_dim=8, domain_hidden=8),
+        train=TrainConfig(batch_size=global_batch, epochs=1, seed=0),
+    )
+    keras.utils.set_random_seed(0)
+    plan = DataPlan(train_dataset=lambda seed, context=None: batches(global_batch, seed, context), val_dataset=None,
+                    steps_per_epoch=STEPS, head_sizes=HEADS)
+    trainer = Trainer(config, strategy, plan, tempfile.mkdtemp())
+    model = trainer.network.training_model
+    before = [v.numpy() for v in model.weights]
+    trainer.fit(verbose=False)
+    return before, [v.numpy() for v in model.weights], [v.path for v in model.weights], [
+        any(v is t for t in model.trainable_weights) for v in model.weights]
+
+
+def compare(strategy_a, batch_a, strategy_b, batch_b, loss="sc", fused_b=True) -> dict:
+    """How far two strategies' trained weights are apart, and how far training moved the second's."""
+    _, after_a, _, _ = trained_weights(strategy_a, batch_a, loss)
+    before, after_b, names, trainable = trained_weights(strategy_b, batch_b, loss, fused=fused_b)
+    unmoved = [name for name, start, end, train in zip(names, before, after_b, trainable)
+               if train and np.array_equal(start, end)]
+    return {
+        "weights_max_diff": float(max(np.max(np.abs(a - b)) for a, b in zip(after_a, after_b))),
+        "weights_moved": float(max(np.max(np.abs(a - b)) for a, b in zip(before, after_b))),
+        "trainable_count": int(sum(trainable)),
+        "unmoved_trainable": unmoved,
+        "weights_count": len(after_b),
+    }
