@@ -14,7 +14,7 @@ from keras_ser.export import SIGNATURES, export_run, normalised_segments
 from keras_ser.predict import load_model, main
 from tests.export.helpers import real_segments, split_audio
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("export")]  # shares the package-scoped run
 
 # Float32 TFLite and SavedModel against Keras (as in test_export.py).
 FLOAT_TOLERANCE = 1e-4

@@ -15,7 +15,7 @@ from keras_ser.predict import predict_file
 from tests.conftest import REPO
 from tests.helpers import tone, write_wav
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("export")]  # shares the package-scoped run
 
 
 @pytest.fixture(scope="module")

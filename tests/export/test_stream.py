@@ -14,7 +14,7 @@ import keras_ser
 from tests.conftest import REPO
 from tests.helpers import tone
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("export")]  # shares the package-scoped run
 
 RATE = 22050
 SECONDS = 3.2  # 6 steps of 0.5 s and 0.2 s more: the stream ends inside a step
