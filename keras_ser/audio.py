@@ -82,7 +82,10 @@ def load_waveform(path: str, config=None):
     `config` is a FeatureConfig (or anything with `sample_rate` and
     `min_duration`); None means the defaults (16 kHz, 0.1 s).
     """
-    sample_rate = getattr(config, "sample_rate", 16000)
-    min_duration = getattr(config, "min_duration", 0.1)
+    return load_at_rate(path, getattr(config, "sample_rate", 16000), getattr(config, "min_duration", 0.1))
+
+
+def load_at_rate(path: str, sample_rate: int = 16000, min_duration: float = 0.1):
+    """read_audio + to_model_rate at an explicit rate; returns (mono float32, seconds of audio)."""
     samples, rate = read_audio(path)
     return to_model_rate(samples, rate, sample_rate, min_duration), samples.shape[0] / rate

@@ -57,14 +57,10 @@ def decode_file(path: str, sample_rate: int, min_duration: float, reader=None):
     decoder bug, a library error) is recorded as the file's skip reason too:
     one file never ends a run.
     """
-    from keras_ser.audio import AudioError, read_audio, to_model_rate
+    from keras_ser.audio import AudioError, load_at_rate
 
     try:
-        if reader is not None:
-            waveform, seconds = reader(path, sample_rate, min_duration)
-        else:
-            samples, rate = read_audio(path)
-            waveform, seconds = to_model_rate(samples, rate, sample_rate, min_duration), samples.shape[0] / rate
+        waveform, seconds = (reader or load_at_rate)(path, sample_rate, min_duration)
     except AudioError as err:
         return None, 0.0, str(err)
     except Exception as err:  # noqa: BLE001 - recorded as the skip reason, never swallowed
