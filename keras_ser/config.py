@@ -144,6 +144,10 @@ class TrainConfig:
     strategy: str = "auto"
     deterministic: bool = True
     shuffle_buffer: int = 8192
+    # Keep the training segments in memory, parsed and normalised, after the
+    # first epoch when they take at most this many MB (0: always stream the
+    # shards); the batches are the same either way.
+    in_memory_mb: int = 2048
     # Train steps per tf.function call (as Keras's steps_per_execution): the
     # host is reached once per call; the weights do not depend on it.
     steps_per_execution: int = 16
@@ -194,6 +198,7 @@ class FitConfig:
             raise ConfigError(f"data.folds: {self.data.folds!r} is not accepted; 0 (no folds) or at least 2")
         _check_range("data.fold", self.data.fold, 0, max(self.data.folds - 1, 0))
         _check_range("train.learning_rate", self.train.learning_rate, 1e-8, None)
+        _check_range("train.in_memory_mb", self.train.in_memory_mb, 0, None)
         for key in ("train.batch_size", "train.epochs", "train.steps_per_execution", "model.lstm_units",
                     "model.embedding_dim"):
             _check_range(key, _get(self, key), 1, None)

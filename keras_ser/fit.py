@@ -34,9 +34,14 @@ from keras_ser.config import (
 from keras_ser.io import atomic_write_json
 
 
+def segment_bytes(features) -> int:
+    """Memory of one training segment kept in memory: its float32 spectrogram (labels are negligible)."""
+    return 4 * features.shape[0] * features.shape[1]
+
+
 def build_data(config: FitConfig, prepared, plan):
     """DataPlan for the trainer, plus the test dataset factory and the vocabulary."""
-    from pipelines.dataset import Vocabulary, make_dataset
+    from pipelines.dataset import TrainingStream, Vocabulary, make_dataset
     from pipelines.normalisation import fit_normalisation
     from keras_ser.training.trainer import DataPlan, steps_for
 
@@ -57,11 +62,20 @@ def build_data(config: FitConfig, prepared, plan):
 
     common = dict(features=prepared.features, vocabulary=vocabulary, batch_size=config.train.batch_size)
 
+    segments = prepared.count_segments(training)
+    in_memory = segments * segment_bytes(prepared.features) <= config.train.in_memory_mb * 2**20
+    streams = {}
+
     def train_dataset(seed, context=None):
-        mean, std = normalisation.arrays(plan.train + plan.unlabelled)
-        return make_dataset(shards(plan.train), unlabelled_shards=shards(plan.unlabelled), training=True, seed=seed,
-                            shuffle_buffer=config.train.shuffle_buffer, input_context=context, mean=mean, std=std,
-                            **common)
+        """Epoch `seed`'s batches; one record order (and in-memory cache) per input pipeline for the whole run."""
+        pipeline = context.input_pipeline_id if context is not None else 0
+        if pipeline not in streams:
+            mean, std = normalisation.arrays(plan.train + plan.unlabelled)
+            streams[pipeline] = TrainingStream(
+                shards(plan.train), unlabelled_shards=shards(plan.unlabelled), order_seed=config.train.seed,
+                shuffle_buffer=config.train.shuffle_buffer, input_context=context, mean=mean, std=std,
+                in_memory=in_memory, **common)
+        return streams[pipeline].epoch(seed)
 
     def eval_dataset(speakers):
         mean, std = normalisation.arrays(speakers)
@@ -70,7 +84,7 @@ def build_data(config: FitConfig, prepared, plan):
     data_plan = DataPlan(
         train_dataset=train_dataset,
         val_dataset=eval_dataset(plan.val) if plan.val else None,
-        steps_per_epoch=steps_for(prepared.count_segments(training), config.train.batch_size),
+        steps_per_epoch=steps_for(segments, config.train.batch_size),
         head_sizes={head: vocabulary.size(head) for head in ("gender", "language", "corpus", "speaker")},
     )
     return data_plan, eval_dataset(plan.test), vocabulary, normalisation

@@ -115,6 +115,45 @@ def _lookup(values: List[str]) -> tf.lookup.StaticHashTable:
     )
 
 
+# Segments parsed at once when filling the in-memory cache.
+_CACHE_PARSE_BATCH = 512
+
+
+class TrainingStream:
+    """The training side of `make_dataset`: one record order for the run, one shuffle per epoch.
+
+    The records of all shards are interleaved once, in an order fixed by
+    `order_seed` (the shard list is shuffled with it); `epoch(seed)` repeats
+    that stream endlessly, shuffles it with `seed` and cuts fixed-size
+    batches. With `in_memory`, the parsed and normalised segments are kept in
+    memory after their first pass (`tf.data.Dataset.cache`), so later epochs
+    neither read nor parse the shards; the batches are bit-identical to the
+    streamed ones (the same elements in the same order, parsed by the same ops).
+    """
+
+    def __init__(self, shards: Sequence[str], features: FeatureConfig, vocabulary: Vocabulary, mean: np.ndarray,
+                 std: np.ndarray, batch_size: int, unlabelled_shards: Sequence[str] = (), order_seed: int = 0,
+                 shuffle_buffer: int = 8192, input_context: Optional[tf.distribute.InputContext] = None,
+                 in_memory: bool = False):
+        records, self._to_inputs, batch_size = _records(shards, unlabelled_shards, features, vocabulary, mean, std,
+                                                        batch_size, input_context, order_seed=order_seed)
+        self.batch_size, self.shuffle_buffer, self.in_memory = batch_size, shuffle_buffer, in_memory
+        if in_memory:
+            records = (records.batch(_CACHE_PARSE_BATCH).map(self._to_inputs, num_parallel_calls=tf.data.AUTOTUNE,
+                                                             deterministic=True)
+                       .unbatch().cache())
+        self._records = records
+
+    def epoch(self, seed: int) -> tf.data.Dataset:
+        """An endless stream of batches, shuffled with `seed`: the trainer takes a fixed number of
+        steps per epoch (identical on every worker), even when a corpus is smaller than one global batch."""
+        batches = (self._records.repeat().shuffle(self.shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
+                   .batch(self.batch_size, drop_remainder=True))
+        if not self.in_memory:
+            batches = batches.map(self._to_inputs, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return batches.prefetch(tf.data.AUTOTUNE)
+
+
 def make_dataset(
     shards: Sequence[str],
     features: FeatureConfig,
@@ -131,12 +170,28 @@ def make_dataset(
     """Streams segments of `shards` (labelled) and `unlabelled_shards` (domain heads only).
 
     Training: interleave over all shards, repeat endlessly, shuffle (seeded:
-    the same seed gives the same order), fixed-size batches. Evaluation: files in order, partial
+    the same seed gives the same order), fixed-size batches (see
+    `TrainingStream`, which keeps one record order across epochs). Evaluation: files in order, partial
     last batch kept. Under tf.distribute, `input_context` gives the per-replica
     batch size and this pipeline's share of the records.
     `mean`/`std`: (bins,) for every shard, or (shards, bins) with one row per
     shard of `shards` + `unlabelled_shards` (per-speaker or per-corpus
     normalisation, see pipelines.normalisation).
+    """
+    if training:
+        return TrainingStream(shards, features, vocabulary, mean, std, batch_size, unlabelled_shards,
+                              order_seed=seed, shuffle_buffer=shuffle_buffer,
+                              input_context=input_context).epoch(seed)
+    records, to_inputs, batch_size = _records(shards, unlabelled_shards, features, vocabulary, mean, std,
+                                              batch_size, input_context, order_seed=None)
+    return (records.batch(batch_size).map(to_inputs, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def _records(shards, unlabelled_shards, features, vocabulary, mean, std, batch_size, input_context, order_seed):
+    """(records, to_inputs, per-replica batch size): `(serialized, labelled flag, shard index)` records of
+    every shard, and the map from a batch of them to model inputs. `order_seed` None: the shards in
+    order, one after the other (evaluation); else the shards shuffled with it and interleaved record by record.
     """
     files = list(shards) + list(unlabelled_shards)
     if not files:
@@ -157,9 +212,10 @@ def make_dataset(
     # One statistics row per shard, carried with each record by its shard index.
     mean, std = tf.constant(mean), tf.constant(std)
 
+    training = order_seed is not None
     files_ds = tf.data.Dataset.from_tensor_slices((tf.constant(files), labelled, tf.range(len(files))))
     if training:
-        files_ds = files_ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=False)
+        files_ds = files_ds.shuffle(len(files), seed=order_seed, reshuffle_each_iteration=False)
     records = files_ds.interleave(
         lambda path, flag, index: tf.data.TFRecordDataset(path).map(lambda r: (r, flag, index)),
         cycle_length=len(files) if training else 1,
@@ -170,12 +226,6 @@ def make_dataset(
         # Record-level sharding: speakers' shards differ in size, so splitting
         # files between workers would unbalance their steps.
         records = records.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    if training:
-        # An endless stream: the trainer takes a fixed number of steps per
-        # epoch (identical on every worker), even when a corpus is smaller
-        # than one global batch.
-        records = records.repeat().shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
-    records = records.batch(batch_size, drop_remainder=training)
 
     def to_model_inputs(serialized, flag, index):
         parsed = parse_segments(serialized, features.shape)
@@ -192,4 +242,4 @@ def make_dataset(
         labels["utterance"] = tf.strings.join([parsed["corpus"], parsed["utterance_id"]], "/")
         return x[..., tf.newaxis], labels, weights
 
-    return records.map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    return records, to_model_inputs, batch_size

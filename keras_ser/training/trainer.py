@@ -111,6 +111,8 @@ class Trainer:
         self._train_step = self._make_train_step()
         # Traced once for every validation (a fresh tf.function per epoch retraced each time).
         self._predict = tf.function(lambda x: self.network.inference_model(x, training=False), reduce_retracing=True)
+        # The validation speakers' segments, parsed and normalised once, kept in memory for every epoch.
+        self._val_data = None
 
     # ------------------------------------------------------------------
     # One step
@@ -216,7 +218,9 @@ class Trainer:
     def validate(self) -> Optional[dict]:
         if self.plan.val_dataset is None:
             return None
-        predictions = predictions_of(self._predict, self.plan.val_dataset(), self.network.tasks)
+        if self._val_data is None:
+            self._val_data = self.plan.val_dataset().cache()
+        predictions = predictions_of(self._predict, self._val_data, self.network.tasks)
         return score(predictions, self.network.tasks)
 
     def fit(self, resume: bool = False, verbose: bool = True, on_epoch_end: Optional[Callable] = None) -> List[dict]:
