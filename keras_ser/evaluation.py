@@ -17,7 +17,8 @@ def collect_predictions(inference_model, dataset, tasks: List[str]) -> Dict[str,
     """Runs a Keras inference model over an evaluation dataset (x, labels, weights)."""
     import tensorflow as tf
 
-    @tf.function(reduce_retracing=True)
+    # autograph=False: a Keras model needs no conversion, and converting it costs seconds per trace.
+    @tf.function(reduce_retracing=True, autograph=False)
     def predict(x):
         return inference_model(x, training=False)
 

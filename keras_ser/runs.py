@@ -73,8 +73,9 @@ def _read_json(path: str):
         return json.load(f)
 
 
-def load_run(run_dir: str, weights: str = "best.weights.h5") -> Run:
-    """Rebuilds the network of `run_dir` and loads its best weights."""
+def load_run(run_dir: str, weights: str = "best.weights.h5", unroll: bool = True) -> Run:
+    """Rebuilds the network of `run_dir` and loads its best weights (`unroll`: export-ready LSTM,
+    see keras_ser.models.cnn_blstm; the same weights and outputs either way)."""
     from keras_ser.models import build_network
     from pipelines.normalisation import Normalisation
 
@@ -89,7 +90,7 @@ def load_run(run_dir: str, weights: str = "best.weights.h5") -> Run:
         normalisation = json.load(f)
     vocabulary = speakers["vocabulary"]
     network = build_network(config.model, config.features, config.tasks, config.heads,
-                            {head: len(values) for head, values in vocabulary.items()})
+                            {head: len(values) for head, values in vocabulary.items()}, unroll=unroll)
     network.training_model.load_weights(os.path.join(run_dir, weights))
     normalisation = Normalisation.from_dict(normalisation)
     return Run(run_dir, config, network, vocabulary, normalisation.fallback.mean, normalisation.fallback.std, speakers,

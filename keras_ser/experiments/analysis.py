@@ -35,7 +35,7 @@ def analyse_run(run_dir: str, embedding_samples: int, probe_samples: int, seed: 
     from keras_ser.evaluation import collect_predictions, utterance_posteriors
     from keras_ser.runs import load_run
 
-    run = load_run(run_dir)
+    run = load_run(run_dir, unroll=False)  # analysis only predicts: the loop traces faster
     prepared, plan = run.prepared, run.speakers["plan"]
     rows = {f"{r['corpus']}/{r['utterance_id']}": r for r in prepared.utterances}
 

@@ -110,7 +110,8 @@ class Trainer:
         self._step_keys: List[str] = []
         self._train_step = self._make_train_step()
         # Traced once for every validation (a fresh tf.function per epoch retraced each time).
-        self._predict = tf.function(lambda x: self.network.inference_model(x, training=False), reduce_retracing=True)
+        self._predict = tf.function(lambda x: self.network.inference_model(x, training=False), reduce_retracing=True,
+                                    autograph=False)
         # The validation speakers' segments, parsed and normalised once, kept in memory for every epoch.
         self._val_data = None
 
@@ -147,6 +148,10 @@ class Trainer:
         scheduled = self.config.model.gamma_schedule == "ganin" and bool(self.network.heads)
 
         keys = self._step_keys
+        # The step has no tensor-dependent Python control flow; autograph would
+        # only convert the Keras model and the losses again at every trace
+        # (seconds each), as Keras's own train step avoids with do_not_convert.
+        replica_step = tf.autograph.experimental.do_not_convert(self._replica_step)
 
         def stacked(values):
             keys[:] = sorted(values)
@@ -167,7 +172,7 @@ class Trainer:
                 if scheduled:
                     reversal.set_gamma(gammas[i])
                 x, labels, weights = next(iterator)
-                per_replica = strategy.run(self._replica_step, args=(x, labels, weights))
+                per_replica = strategy.run(replica_step, args=(x, labels, weights))
                 # Each replica's value is its share of the global mean: SUM is the global value.
                 step = stacked({k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                                 for k, v in per_replica.items()})

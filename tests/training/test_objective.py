@@ -130,3 +130,17 @@ def test_masked_samples_contribute_nothing(network):
     assert valence
     for path in valence:
         np.testing.assert_array_equal(gradients[path], 0.0)
+
+
+def test_unrolled_export_network_computes_what_the_training_network_computes(network):
+    """Training builds the LSTM as a loop, export unrolled: same weights, same outputs."""
+    config = ModelConfig(**TINY_MODEL, dropout=0.0)
+    unrolled = build_network(config, FeatureConfig(), TASKS, HEADS, {"gender": 2, "corpus": 3}, unroll=True)
+    assert [w.shape for w in unrolled.training_model.weights] == [w.shape for w in network.training_model.weights]
+    unrolled.training_model.set_weights(network.training_model.get_weights())
+    x, _, _ = _batch(3)
+    expected = network.inference_model(x, training=False)
+    got = unrolled.inference_model(x, training=False)
+    for task in TASKS:
+        np.testing.assert_allclose(got[task].numpy(), expected[task].numpy(), atol=1e-6)
+    assert not np.allclose(expected[TASKS[0]].numpy(), 0.5)  # a model that computes something
