@@ -242,6 +242,9 @@ def build_parser(prog: str = "python -m keras_ser.predict") -> argparse.Argument
     stream.add_argument("--step", type=float, default=0.5, help="seconds of audio between results (default 0.5)")
     stream.add_argument("--rate", type=int, help="headerless PCM: its sample rate (the stream then has no header)")
     stream.add_argument("--channels", type=int, default=1, help="headerless PCM: channel count (default 1)")
+    stream.add_argument("--adapt-stream", type=float, metavar="HALF_LIFE",
+                        help="normalise the stream with its own running statistics, a frame's weight halving every "
+                             "HALF_LIFE seconds (for models trained with corpus or speaker normalisation; e.g. 10)")
     stream.add_argument("--sample-format", choices=sorted(SAMPLE_FORMATS), default="s16le",
                         help="headerless PCM: sample format (default s16le, as arecord -f S16_LE)")
     parser.add_argument("--adapt", action="append", default=[], metavar="FILE",
@@ -268,8 +271,14 @@ def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.predict")
         return 2
     if args.stream:
         if statistics is not None:
-            parser.error("--adapt applies to files; a stream is normalised as the model was trained")
+            parser.error("--adapt applies to files; a stream adapts to itself with --adapt-stream HALF_LIFE")
+        if args.adapt_stream is not None and not recognizer.model.adaptable:
+            print(f"error: --model: {args.model} has no waveform_adapted/statistics signatures; export the run "
+                  "again", file=sys.stderr)
+            return 2
         return run_stream(recognizer, args)
+    if args.adapt_stream is not None:
+        parser.error("--adapt-stream applies to --stream")
     results = predict_files(recognizer.model, args.files, recognizer.features, statistics=statistics)
     if args.json:
         for result in results:
@@ -290,7 +299,7 @@ def run_stream(recognizer, args) -> int:
     printed = 0
     try:
         with open_stream(args.stream, args.rate, args.channels, args.sample_format) as sound:
-            for result in stream_predictions(recognizer, sound, args.window, args.step):
+            for result in stream_predictions(recognizer, sound, args.window, args.step, args.adapt_stream):
                 print(json.dumps(result), flush=True)
                 printed += 1
     except ValueError as err:

@@ -127,10 +127,14 @@ class Recognizer:
         return to_model_rate(samples, int(sample_rate), self.features.sample_rate,
                              self.features.min_duration), samples.shape[0] / sample_rate
 
-    def __call__(self, audio, sample_rate: Optional[int] = None, timeline: bool = True) -> Prediction:
+    def __call__(self, audio, sample_rate: Optional[int] = None, timeline: bool = True,
+                 statistics=None) -> Prediction:
+        """`statistics`: (mean, std) of the speaker or microphone (keras_ser.adaptation) to normalise
+        the utterance with (the `waveform_adapted` signature); None: the training statistics."""
         waveform, seconds = self.waveform(audio, sample_rate)
-        return Prediction(float(seconds), self._probabilities(self.model.waveform(waveform)),
-                          self.timeline(waveform) if timeline else [])
+        outputs = (self.model.waveform(waveform) if statistics is None
+                   else self.model.waveform_adapted(waveform, *statistics))
+        return Prediction(float(seconds), self._probabilities(outputs), self.timeline(waveform) if timeline else [])
 
     def timeline(self, waveform: np.ndarray) -> List[dict]:
         """Per-segment probabilities of a mono waveform at the model's rate."""

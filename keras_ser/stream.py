@@ -10,6 +10,15 @@ start) go through the recognizer, resampled and mixed down like a file, and
 one result is yielded: {"start", "end" (seconds of stream time), task:
 {"label", "probability", "probabilities"}}. A stream that ends inside a step
 gives one last result over what arrived, marked "final": true.
+
+With `adapt_half_life` (seconds), the stream normalises itself: every new
+step of audio goes through the model's `statistics` signature into running
+statistics (`keras_ser.adaptation.RunningStatistics`, streaming mode: a
+frame's weight halves every `adapt_half_life` seconds, the training
+statistics as the prior), and each window is scored with them
+(`waveform_adapted`). This is how a model trained with `speaker` or
+`corpus` normalisation follows its speaker or microphone live; each result
+then carries "adapted_seconds", the audio the statistics rest on.
 """
 
 import re
@@ -43,10 +52,27 @@ def open_stream(source: str, rate: Optional[int] = None, channels: int = 1, samp
         raise AudioError(f"cannot read the stream from {name}: {reason}{hint}") from err
 
 
-def stream_predictions(recognizer, sound, window: float = 2.0, step: float = 0.5) -> Iterator[dict]:
+def frames_per_second(recognizer) -> float:
+    """Frames the `statistics` signature counts per second of audio: each segment's frames, a segment per hop."""
+    features = recognizer.features
+    return features.num_frames * features.sample_rate / features.segment_hop
+
+
+def running_statistics(recognizer, half_life: float):
+    """Streaming-mode statistics whose frames' weight halves every `half_life` seconds."""
+    from keras_ser.adaptation import RunningStatistics
+
+    if half_life <= 0:
+        raise ValueError(f"--adapt-stream {half_life}: the half-life must be positive seconds")
+    return RunningStatistics.for_model(recognizer.model, decay=0.5 ** (1.0 / (half_life * frames_per_second(recognizer))))
+
+
+def stream_predictions(recognizer, sound, window: float = 2.0, step: float = 0.5,
+                       adapt_half_life: Optional[float] = None) -> Iterator[dict]:
     """Yields one result per `step` seconds of `sound` over its last `window` seconds (see module doc)."""
     from keras_ser.export import CLASS_NAMES
 
+    statistics = running_statistics(recognizer, adapt_half_life) if adapt_half_life is not None else None
     if not 0 < step <= window:
         raise ValueError(f"--step {step} and --window {window}: need 0 < step <= window")
     if step < recognizer.features.min_duration:
@@ -62,8 +88,16 @@ def stream_predictions(recognizer, sound, window: float = 2.0, step: float = 0.5
         received += block.shape[0]
         recent = np.concatenate([recent, block])[-window_frames:]
         final = block.shape[0] < step_frames
-        prediction = recognizer(recent, sample_rate=rate, timeline=False)
+        adapted = None
+        if statistics is not None:
+            new_audio, _ = recognizer.waveform(block, sample_rate=rate)
+            if new_audio.shape[0] >= recognizer.features.frame_length:
+                statistics.add(**recognizer.model.statistics(new_audio))
+            adapted = statistics.mean_std()
+        prediction = recognizer(recent, sample_rate=rate, timeline=False, statistics=adapted)
         result = {"start": round((received - recent.shape[0]) / rate, 3), "end": round(received / rate, 3)}
+        if statistics is not None:
+            result["adapted_seconds"] = round(statistics.frames / frames_per_second(recognizer), 3)
         for task, probabilities in prediction.probabilities.items():
             label = max(probabilities, key=probabilities.get)
             result[task] = {"label": label, "probability": round(probabilities[label], 4),

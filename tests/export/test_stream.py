@@ -97,3 +97,40 @@ def test_empty_or_unreadable_streams_exit_1(exported, data, options, message):
 def test_a_stream_shorter_than_usable_audio_exits_1(exported, audio):
     code, lines, err = _stream(exported["tflite_none"]["path"], _wav_bytes(audio[:RATE // 20]))
     assert code == 1 and lines == [] and "too short" in err
+
+
+def test_adapt_stream_scores_each_window_with_the_stream_s_running_statistics(exported, audio):
+    from keras_ser.adaptation import RunningStatistics
+
+    model = exported["tflite_none"]["path"]
+    code, lines, err = _stream(model, _wav_bytes(audio), "--adapt-stream", "4")
+    assert code == 0, err
+    _, plain, _ = _stream(model, _wav_bytes(audio))
+    # The same steps, now with the statistics of the stream so far.
+    recognizer = keras_ser.Recognizer.load(model)
+    rate, step = recognizer.features.sample_rate, round(0.5 * RATE)
+    features = recognizer.features
+    frames_per_second = features.num_frames * rate / features.segment_hop  # segments overlap: ~241 frames a second
+    statistics = RunningStatistics.for_model(recognizer.model, decay=0.5 ** (1 / (4 * frames_per_second)))
+    assert [line["end"] for line in lines] == [line["end"] for line in plain]
+    for index, line in enumerate(lines):
+        block = audio[index * step:(index + 1) * step]
+        statistics.add(**recognizer.model.statistics(recognizer.waveform(block, sample_rate=RATE)[0]))
+        window = audio[round(line["start"] * RATE):round(line["end"] * RATE)]
+        expected = recognizer(window, sample_rate=RATE, timeline=False, statistics=statistics.mean_std()).probabilities
+        for task in ("arousal", "valence"):
+            for label, p in expected[task].items():
+                assert line[task]["probabilities"][label] == pytest.approx(p, abs=1e-4)
+        assert line["adapted_seconds"] == pytest.approx(statistics.frames / frames_per_second, abs=1e-3)
+    # The seconds the statistics rest on grow, but by less than the audio (old frames fade).
+    seconds = [line["adapted_seconds"] for line in lines]
+    assert all(a < b for a, b in zip(seconds, seconds[1:])) and seconds[-1] < SECONDS
+    # Adapting changes what the model sees.
+    assert any(abs(a["arousal"]["probabilities"]["high"] - b["arousal"]["probabilities"]["high"]) > 1e-4
+               for a, b in zip(lines, plain))
+
+
+def test_adapt_stream_needs_a_stream_and_a_positive_half_life(exported, audio):
+    model = exported["tflite_none"]["path"]
+    code, _, err = _stream(model, _wav_bytes(audio), "--adapt-stream", "0")
+    assert code == 2 and "half-life must be positive" in err
