@@ -11,7 +11,9 @@ Segments per second of
   first (which traces the step), steps x batch / epoch wall time;
 and each as a share of this machine's float32 matmul rate, measured in the
 same run with 2048 x 2048 matmuls in TensorFlow (a training step costs about
-3x the forward pass's multiply-adds, counted from the model's layers). Each
+3x the forward pass's multiply-adds, counted from the model's layers).
+Also printed: the same rates from the median call and the median epoch,
+which a shared machine's slow moments move much less than the means. Each
 rate is also given per CPU second (process CPU time, all threads), which a
 busy shared machine disturbs much less than wall time.
 Each replica count runs in its own process (2 replicas: MirroredStrategy over
@@ -23,6 +25,7 @@ replica too (the non-fused statistics), for comparison.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,11 +117,16 @@ def measure(replicas: int, args) -> dict:
     iterator = iter(strategy.distribute_datasets_from_function(lambda context: cached_dataset(0, context)))
     trainer._run_steps(iterator, 0, per_call)
     calls = max(1, args.steps // per_call)
+    call_seconds = []
     start, start_cpu = time.perf_counter(), time.process_time()
     for call in range(calls):
+        began = time.perf_counter()
         trainer._run_steps(iterator, call * per_call, per_call)
+        call_seconds.append(time.perf_counter() - began)
     step = calls * per_call * batch / (time.perf_counter() - start)
     step_cpu = calls * per_call * batch / (time.process_time() - start_cpu)
+    # The median call: what the step runs at when nothing else takes the cores.
+    step_median = per_call * batch / statistics.median(call_seconds)
     flops = train_flops_per_segment(trainer.network.training_model)
 
     # Fit loop: whole epochs on the prepared corpora.
@@ -132,10 +140,13 @@ def measure(replicas: int, args) -> dict:
     trainer.fit(verbose=False, on_epoch_end=epoch_end)
     timed = len(ends) - 2
     fit = timed * data_plan.steps_per_epoch * batch / (ends[-1] - ends[1])
+    epoch_seconds = [b - a for a, b in zip(ends[1:], ends[2:])]
+    fit_median = data_plan.steps_per_epoch * batch / statistics.median(epoch_seconds)
     fit_cpu = timed * data_plan.steps_per_epoch * batch / (cpu[-1] - cpu[1])
     return {"replicas": replicas, "batch": batch, "steps_per_execution": per_call, "step": step, "fit": fit,
+            "step_median": step_median, "fit_median": fit_median,
             "step_per_cpu_second": step_cpu, "fit_per_cpu_second": fit_cpu,
-            "first_epoch_seconds": ends[1] - ends[0], "epoch_seconds": [b - a for a, b in zip(ends[1:], ends[2:])],
+            "first_epoch_seconds": ends[1] - ends[0], "epoch_seconds": epoch_seconds,
             "flops_per_segment": flops, "load_average": os.getloadavg()[0]}
 
 
@@ -183,6 +194,12 @@ def main():
               f" {row['step_per_cpu_second'] * share_cpu:>8.1f}%"
               f" {row['fit_per_cpu_second'] / row['step_per_cpu_second']:>8.0%}")
         row.update(matmul_flops=rate, matmul_flops_per_cpu_second=rate_cpu)
+    print("median call / median epoch (a shared machine's slow moments left out):")
+    print(f"{'replicas':>8} {'step seg/s':>11} {'% matmul':>9} {'fit seg/s':>10} {'fit/step':>9}")
+    for row in rows:
+        share = row["flops_per_segment"] / rate * 100
+        print(f"{row['replicas']:>8} {row['step_median']:>11.0f} {row['step_median'] * share:>8.1f}%"
+              f" {row['fit_median']:>10.0f} {row['fit_median'] / row['step_median']:>8.0%}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
