@@ -81,7 +81,8 @@ class Trainer:
         self.write_dir = run_dir if self.chief else tempfile.mkdtemp(prefix="keras_ser_worker_")
         model_config = config.model
         with strategy.scope():
-            self.network = build_network(model_config, config.features, config.tasks, config.heads, plan.head_sizes)
+            self.network = build_network(model_config, config.features, config.tasks, config.heads, plan.head_sizes,
+                                         unroll=True)  # unrolled: faster steps here than the loop (benchmarks/train_throughput.py)
             self.optimizer = OPTIMIZERS[config.train.optimizer](learning_rate=config.train.learning_rate)
             self.optimizer.build(self.network.training_model.trainable_variables)
             self.epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="epoch")
