@@ -44,6 +44,24 @@ def segment_waveform(waveform: tf.Tensor, config: FeatureConfig) -> tf.Tensor:
     return tf.signal.frame(waveform, config.segment_samples, config.segment_hop)
 
 
+def num_segments_np(num_samples: int, config: FeatureConfig) -> int:
+    """`num_segments` for a Python int, without TensorFlow ops (the same contract)."""
+    length, hop = config.segment_samples, config.segment_hop
+    full, tail = divmod(max(int(num_samples) - length, 0), hop)
+    return 1 + full + int(np.float32(tail) >= np.float32(config.min_tail_fraction * hop))
+
+
+def segment_waveform_np(waveform: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """`segment_waveform` in NumPy: the same samples (copies), for batching many utterances."""
+    count = num_segments_np(waveform.shape[0], config)
+    needed = (count - 1) * config.segment_hop + config.segment_samples
+    padded = np.zeros(needed, np.float32)
+    kept = min(needed, waveform.shape[0])
+    padded[:kept] = waveform[:kept]
+    windows = np.lib.stride_tricks.sliding_window_view(padded, config.segment_samples)
+    return np.ascontiguousarray(windows[:: config.segment_hop])
+
+
 def log_spectrogram(segments: tf.Tensor, config: FeatureConfig) -> tf.Tensor:
     """(..., segment_samples) -> (..., 32, 129): log magnitude of a Hann STFT."""
     stft = tf.signal.stft(

@@ -145,15 +145,36 @@ class DecodePool:
 # the exported model also runs)
 
 
+# Segments per call of the spectrogram function (about 70 MB of float32 in, 2 x out).
+SPECTROGRAM_BATCH = 4096
+
+
 def spectrogram_fn(config: FeatureConfig):
+    """waveforms -> their (segments, 32, 129) log spectrograms, one array per waveform.
+
+    Every waveform is cut into segments in NumPy (`segment_waveform_np`, plain
+    copies) and the segments of many utterances go through one batched STFT:
+    one TensorFlow call per batch instead of one per file. Each segment's
+    spectrogram is computed on its own row, so the values equal
+    `log_spectrogram_segments` of the single utterance bit for bit (tested).
+    """
     import tensorflow as tf
 
-    from keras_ser.features import log_spectrogram_segments
+    from keras_ser.features import log_spectrogram, segment_waveform_np
 
-    return tf.function(
-        lambda waveform: log_spectrogram_segments(waveform, config),
-        input_signature=[tf.TensorSpec([None], tf.float32)],
-    )
+    batched = tf.function(lambda segments: log_spectrogram(segments, config),
+                          input_signature=[tf.TensorSpec([None, config.segment_samples], tf.float32)])
+
+    def compute(waveforms: List[np.ndarray]) -> List[np.ndarray]:
+        if not waveforms:
+            return []
+        segments = [segment_waveform_np(waveform, config) for waveform in waveforms]
+        flat = np.concatenate(segments)
+        spectrograms = np.concatenate([batched(flat[start:start + SPECTROGRAM_BATCH]).numpy()
+                                       for start in range(0, len(flat), SPECTROGRAM_BATCH)])
+        return np.split(spectrograms, np.cumsum([len(s) for s in segments])[:-1])
+
+    return compute
 
 
 def write_shard(stem: str, utterances: List[dict], decoded: List[tuple], fingerprint: str,
@@ -166,6 +187,7 @@ def write_shard(stem: str, utterances: List[dict], decoded: List[tuple], fingerp
     os.makedirs(os.path.dirname(stem), exist_ok=True)
     results, total = [], np.zeros((2, config.num_bins), np.float64)
     frames = 0
+    computed = iter(compute([waveform for waveform, _, _ in decoded if waveform is not None]))
     tmp = f"{stem}.tfrecord.tmp{os.getpid()}"
     with tf.io.TFRecordWriter(tmp) as writer:
         for utt, (waveform, seconds, reason) in zip(utterances, decoded):
@@ -173,7 +195,7 @@ def write_shard(stem: str, utterances: List[dict], decoded: List[tuple], fingerp
                 results.append({"utterance_id": utt["utterance_id"], "status": "skipped", "reason": reason,
                                 "n_segments": 0, "seconds": 0.0})
                 continue
-            spectrograms = compute(waveform).numpy()
+            spectrograms = next(computed)
             serialize = segment_serializer(utt)
             for index, spectrogram in enumerate(spectrograms):
                 writer.write(serialize(spectrogram, index))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from keras_ser.config import FeatureConfig
-from keras_ser.features import load_waveform, log_spectrogram_segments, num_segments, segment_waveform
+from keras_ser.features import (load_waveform, log_spectrogram_segments, num_segments, num_segments_np,
+                                segment_waveform, segment_waveform_np)
 
 CONFIG = FeatureConfig()
 RATE = 16000
@@ -33,13 +34,25 @@ def test_contract_is_32_by_129():
 ])
 def test_segment_count(samples, expected):
     assert int(num_segments(samples, CONFIG)) == expected
+    assert num_segments_np(samples, CONFIG) == expected
     segments = segment_waveform(np.ones(samples, "float32"), CONFIG)
     assert segments.shape == (expected, 4240)
+    assert segment_waveform_np(np.ones(samples, "float32"), CONFIG).shape == (expected, 4240)
+
+
+def test_numpy_segmentation_equals_the_graph_for_every_length_near_the_boundaries():
+    # prepare segments in NumPy, the exported graph in TensorFlow: same counts and samples.
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=4240 + 3 * 2120 + 5).astype("float32")
+    lengths = [1, 4239, 4240, 4241] + [4240 + k * 2120 + d for k in range(3) for d in (1059, 1060, 1061, 2119, 2120)]
+    for n in lengths:
+        np.testing.assert_array_equal(segment_waveform_np(signal[:n], CONFIG), segment_waveform(signal[:n], CONFIG).numpy())
 
 
 def test_segments_are_hop_shifted_copies_with_zero_padding():
     signal = np.arange(1, 4240 + 2120 + 1500 + 1, dtype="float32")
     segments = segment_waveform(signal, CONFIG).numpy()
+    np.testing.assert_array_equal(segment_waveform_np(signal, CONFIG), segments)
     np.testing.assert_array_equal(segments[0], signal[:4240])
     np.testing.assert_array_equal(segments[1], signal[2120:6360])
     assert segments.shape == (3, 4240)

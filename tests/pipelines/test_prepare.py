@@ -72,6 +72,23 @@ def test_tfrecord_round_trip_equals_features(corpus, tmp_path):
     np.testing.assert_array_equal(parsed["spectrogram"].numpy()[:4], expected)
 
 
+@pytest.mark.parametrize("batch", [4096, 5])
+def test_batched_spectrograms_equal_each_utterance_alone(batch, monkeypatch):
+    # prepare cuts every file into segments in NumPy and runs the STFT over many files at
+    # once (in chunks of SPECTROGRAM_BATCH segments): bit for bit what the exported graph
+    # computes from each waveform alone, for every length case of the segment contract.
+    import pipelines.prepare as prepare_module
+
+    monkeypatch.setattr(prepare_module, "SPECTROGRAM_BATCH", batch)
+    rng = np.random.default_rng(0)
+    lengths = [100, 4240, 4240 + 1059, 4240 + 1060, 16000, 40000 + 7]
+    waveforms = [rng.normal(0, 0.1, n).astype(np.float32) for n in lengths]
+    batched = prepare_module.spectrogram_fn(FeatureConfig())(waveforms)
+    assert len(batched) == len(waveforms)
+    for waveform, spectrograms in zip(waveforms, batched):
+        np.testing.assert_array_equal(spectrograms, log_spectrogram_segments(waveform, FeatureConfig()).numpy())
+
+
 def test_rerun_redoes_only_missing_shards(corpus, tmp_path):
     out = str(tmp_path / "prepared")
     first = prepare({"emodb": corpus}, out, workers=1, verbose=False)
