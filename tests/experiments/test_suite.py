@@ -1,5 +1,7 @@
 """Suite YAMLs: the shipped ones load, malformed ones fail early with the key named."""
 
+import dataclasses
+
 import pytest
 import yaml
 
@@ -31,6 +33,15 @@ def test_lambda_sweep_varies_only_the_center_loss_weight():
     models = [s.config.model for s in specs]
     assert sorted({m.lambda_ for m in models}) == [0.1, 0.5, 0.7, 0.9, 1.0]
     assert {(m.preset, m.loss, m.gamma) for m in models} == {("dann2", "sc", 0.3)}
+    # "lambda 0.5 (paper suite)" is the paper suite's DANN_2 (S+C), setting for setting.
+    paper = load_suite("paper")
+    groups = make_groups(paper, ["emodb", "savee"])
+    plan = lambda suite, variant: {s.group: s.config for s in plan_runs(  # noqa: E731
+        suite, groups, "/tmp/x", {}, seeds=1, folds=0, task="both") if s.variant == variant}
+    ours, theirs = plan(suite, "lambda 0.5 (paper suite)"), plan(paper, "DANN_2 (S+C)")
+    assert ours.keys() == theirs.keys() == {"multi", "cross-emodb", "cross-savee"}
+    for group in ours:
+        assert dataclasses.replace(ours[group], out="") == dataclasses.replace(theirs[group], out="")
 
 
 def test_normalisation_suite_crosses_two_systems_with_every_normalisation(tmp_path):
