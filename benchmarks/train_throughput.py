@@ -1,7 +1,7 @@
 """Training speed: the bare train step against the fit loop, 1 and 2 replicas (not a test).
 
     python benchmarks/train_throughput.py [--replicas 1,2] [--steps 32] [--epochs 3]
-        [--steps-per-execution N] [--synchronized-batch-norm]
+        [--steps-per-execution N] [--synchronized-batch-norm] [--set KEY=VALUE ...]
 
 Segments per second of
 - the bare step: train steps on one in-memory batch (no input pipeline),
@@ -93,10 +93,12 @@ def measure(replicas: int, args) -> dict:
 
     if args.synchronized_batch_norm:
         batch_norm.BatchNormalization._fusable = lambda self, inputs, mask: False
+    from keras_ser.config import merge, parse_assignments
+
     overrides = {"train": {"epochs": args.epochs}}
     if args.steps_per_execution:
         overrides["train"]["steps_per_execution"] = args.steps_per_execution
-    config = load_fit_config(None, overrides)
+    config = load_fit_config(None, merge(overrides, parse_assignments(args.set)))
     devices = [d.name for d in tf.config.list_logical_devices("CPU")]
     strategy = tf.distribute.MirroredStrategy(devices) if replicas > 1 else tf.distribute.get_strategy()
     prepared = resolve_prepared(config, verbose=False)
@@ -158,6 +160,8 @@ def main():
     parser.add_argument("--steps-per-execution", type=int, help="override train.steps_per_execution")
     parser.add_argument("--synchronized-batch-norm", action="store_true",
                         help="Keras's synchronized BatchNorm statistics on one replica too (no fused kernel)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="any setting of the config tree, as for keras_ser.fit (e.g. train.in_memory_mb=0)")
     parser.add_argument("--json", help="write the numbers here")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -175,6 +179,7 @@ def main():
             command += ["--steps-per-execution", str(args.steps_per_execution)]
         if args.synchronized_batch_norm:
             command.append("--synchronized-batch-norm")
+        command += [f"--set={assignment}" for assignment in args.set]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             sys.exit(f"{replicas} replica(s) failed:\n{result.stderr[-3000:]}")
