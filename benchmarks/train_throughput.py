@@ -84,7 +84,7 @@ def measure(replicas: int, args) -> dict:
     if replicas > 1:
         tf.config.set_logical_device_configuration(
             tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * replicas)
-    from keras_ser.config import load_fit_config
+    from keras_ser.config import load_fit_config, merge, parse_assignments
     from keras_ser.data import resolve_prepared
     from keras_ser.fit import build_data
     from keras_ser.layers import batch_norm
@@ -93,8 +93,6 @@ def measure(replicas: int, args) -> dict:
 
     if args.synchronized_batch_norm:
         batch_norm.BatchNormalization._fusable = lambda self, inputs, mask: False
-    from keras_ser.config import merge, parse_assignments
-
     overrides = {"train": {"epochs": args.epochs}}
     if args.steps_per_execution:
         overrides["train"]["steps_per_execution"] = args.steps_per_execution
