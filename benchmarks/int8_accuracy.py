@@ -1,13 +1,15 @@
-"""What int8 quantization costs in test UA, over many trained runs (not a test).
+"""What int8 quantization costs in UA, over many trained runs, per int8 recipe (not a test).
 
-    python benchmarks/int8_accuracy.py results/paper/runs/multi [RUN ...] [--split val] [--json int8_accuracy.json]
+    python benchmarks/int8_accuracy.py results/paper/runs/multi [RUN ...] [--split val]
+        [--recipe first-conv-float,all-int8] [--json int8_accuracy.json]
 
 Every argument is a run folder or a folder searched for run folders (any
 folder with best.weights.h5 and results.json, e.g. an experiments suite's
 runs/). Each run is exported to a temporary folder as float32 and int8
 TFLite (`keras_ser.export.export_run`, the same conversion and calibration
-as `python -m keras_ser.export`) and both files are scored on the run's
-test split through their `segments` signature (`--evaluate`). Prints per run
+as `python -m keras_ser.export`, once per `--recipe`) and both files are
+scored on the run's test split (`--split val`: its validation speakers, the
+split to choose a recipe on) through their `segments` signature (`--evaluate`). Prints per run
 and on average the utterance UA of the float model and int8 minus float, per
 task; the issue's bound is a loss of at most 1 point.
 
@@ -43,13 +45,13 @@ def find_runs(paths):
     return runs
 
 
-def measure(run_dir: str, split: str = "test") -> dict:
+def measure(run_dir: str, split: str = "test", recipe: str = "first-conv-float") -> dict:
     from keras_ser.export import export_run
 
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="keras_ser_int8_") as out:
-        written = export_run(run_dir, ["tflite"], ["none", "int8"], out=out, evaluate=split)
-    row = {"run": run_dir, "seconds": round(time.time() - started, 1)}
+        written = export_run(run_dir, ["tflite"], ["none", "int8"], out=out, evaluate=split, int8_recipe=recipe)
+    row = {"run": run_dir, "recipe": recipe, "seconds": round(time.time() - started, 1)}
     for task in TASKS:
         if task not in written["keras"]["scores"]:
             continue
@@ -87,30 +89,46 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the rows and the summary here")
     parser.add_argument("--split", default="test", choices=("test", "val"),
                         help="speakers scored (default test; val to choose a recipe without the test split)")
+    parser.add_argument("--recipe", default="first-conv-float",
+                        help="comma-separated int8 recipes to compare (keras_ser.export.INT8_RECIPES): "
+                             "first-conv-float, all-int8")
     args = parser.parse_args(argv)
 
-    rows = []
-    header = "| run | " + " | ".join(f"{t} float | {t} int8 - float" for t in TASKS) + " |"
-    print(header + "\n|---|" + "---:|---:|" * len(TASKS), flush=True)
-    for run_dir in find_runs(args.paths):
-        row = measure(run_dir, args.split)
-        rows.append(row)
-        cells = [f"{100 * row[t]['float_ua']:.2f} | {100 * row[t]['delta']:+.2f}" if t in row else "- | -" for t in TASKS]
-        print(f"| {os.path.relpath(run_dir)} | " + " | ".join(cells) + " |", flush=True)
-    summary = summarise(rows)
-    print()
-    for task in TASKS:
-        if task not in summary:
-            continue
-        s = summary[task]
-        print(f"{task}: int8 - float over {s['runs']} runs: mean {100 * s['mean_delta']:+.2f}, "
-              f"min {100 * s['min_delta']:+.2f}, max {100 * s['max_delta']:+.2f} points; "
-              f"{s['runs_within_1_point']}/{s['runs']} runs lose at most 1 point; "
-              f"worst single corpus {100 * s['corpus_min_delta']:+.2f}")
-    print(f"{summary['runs_within_1_point_on_every_task']}/{len(rows)} runs lose at most 1 point on every task")
+    from keras_ser.export import INT8_RECIPES
+
+    recipes = args.recipe.split(",")
+    unknown = sorted(set(recipes) - set(INT8_RECIPES))
+    if unknown:
+        parser.error(f"--recipe: {', '.join(unknown)} not accepted; choose from {', '.join(INT8_RECIPES)}")
+    runs = find_runs(args.paths)
+    results = {}
+    for recipe in recipes:
+        rows = []
+        print(f"\nint8 recipe {recipe}, {args.split} split\n")
+        header = "| run | " + " | ".join(f"{t} float | {t} int8 - float" for t in TASKS) + " |"
+        print(header + "\n|---|" + "---:|---:|" * len(TASKS), flush=True)
+        for run_dir in runs:
+            row = measure(run_dir, args.split, recipe)
+            rows.append(row)
+            cells = [f"{100 * row[t]['float_ua']:.2f} | {100 * row[t]['delta']:+.2f}" if t in row else "- | -"
+                     for t in TASKS]
+            print(f"| {os.path.relpath(run_dir)} | " + " | ".join(cells) + " |", flush=True)
+        summary = summarise(rows)
+        results[recipe] = {"rows": rows, "summary": summary}
+        print()
+        for task in TASKS:
+            if task not in summary:
+                continue
+            s = summary[task]
+            print(f"{recipe}, {task}: int8 - float over {s['runs']} runs: mean {100 * s['mean_delta']:+.2f}, "
+                  f"min {100 * s['min_delta']:+.2f}, max {100 * s['max_delta']:+.2f} points; "
+                  f"{s['runs_within_1_point']}/{s['runs']} runs lose at most 1 point; "
+                  f"worst single corpus {100 * s['corpus_min_delta']:+.2f}")
+        print(f"{recipe}: {summary['runs_within_1_point_on_every_task']}/{len(rows)} runs lose at most 1 point "
+              "on every task")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"rows": rows, "summary": summary}, f, indent=1)
+            json.dump({"split": args.split, "recipes": results}, f, indent=1)
     return 0
 
 

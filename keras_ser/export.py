@@ -65,6 +65,10 @@ FEATURE_SCOPE = "features"
 # The int8 conversion also keeps the first convolution (with its fused
 # BatchNorm and ReLU) in float; TFLite names its tensors ".../conv0_1/convolution".
 FLOAT_LAYER = re.compile(r"/conv0(_\d+)?/")
+# int8 recipes: which part of the network stays float besides the features.
+# "first-conv-float" (default): the first convolution block too; "all-int8":
+# everything after the features (smaller error budget, see `_quantize_keeping_float_nodes`).
+INT8_RECIPES = ("first-conv-float", "all-int8")
 CLASS_NAMES = {"arousal": ("low", "high"), "valence": ("negative", "positive")}
 
 # Calibration: enough segments to see every corpus and both classes; more
@@ -159,7 +163,7 @@ def save_savedmodel(run, path: str) -> None:
 # TFLite
 
 
-def _convert(saved_model: str, quantize: str, calibration=None) -> bytes:
+def _convert(saved_model: str, quantize: str, calibration=None, int8_recipe: str = INT8_RECIPES[0]) -> bytes:
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(SIGNATURES))
@@ -180,15 +184,15 @@ def _convert(saved_model: str, quantize: str, calibration=None) -> bytes:
     try:
         if quantize != "int8":
             return converter.convert()
-        return _quantize_keeping_float_nodes(converter)
+        return _quantize_keeping_float_nodes(converter, keep_first_conv=int8_recipe == "first-conv-float")
     except Exception as err:  # the converter raises bare Exception/ConverterError with its MLIR log
         lines = str(err).strip().splitlines()
         details = [line.strip() for line in lines if "ops:" in line]  # e.g. "TF Select ops: StridedSlice"
         raise ExportError(f"TFLite conversion ({quantize}) failed: {'; '.join(details or lines[:1])}") from err
 
 
-def _quantize_keeping_float_nodes(converter) -> bytes:
-    """int8 network, float features and first convolution: calibrate, then quantize with those denylisted.
+def _quantize_keeping_float_nodes(converter, keep_first_conv: bool = True) -> bytes:
+    """int8 network, float features (and first convolution): calibrate, then quantize with those denylisted.
 
     Left to itself the quantizer gives LOG an int8 input: |STFT| + 1e-6
     spans orders of magnitude, a linear int8 grid zeroes all the quiet bins
@@ -211,8 +215,9 @@ def _quantize_keeping_float_nodes(converter) -> bytes:
     calibrated = converter.convert()
     model = schema.ModelT.InitFromPackedBuf(calibrated, 0)
     names = {tensor.name.decode() for subgraph in model.subgraphs for tensor in subgraph.tensors}
-    float_nodes = sorted(name for name in names if name.startswith(FEATURE_SCOPE + "/") or FLOAT_LAYER.search(name))
-    if not any(FLOAT_LAYER.search(name) for name in float_nodes):
+    float_nodes = sorted(name for name in names
+                         if name.startswith(FEATURE_SCOPE + "/") or (keep_first_conv and FLOAT_LAYER.search(name)))
+    if keep_first_conv and not any(FLOAT_LAYER.search(name) for name in float_nodes):
         raise ExportError("int8: the first convolution's tensors (.../conv0/...) are missing from the converted graph")
     return convert.mlir_quantize(calibrated, fully_quantize=False, denylisted_nodes=float_nodes)
 
@@ -338,7 +343,8 @@ def _parse_list(value, accepted: Sequence[str], option: str) -> List[str]:
 
 
 def export_run(run_dir: str, formats: Iterable[str] = FORMATS, quantize: Iterable[str] = ("none",),
-               out: Optional[str] = None, verbose: bool = False, evaluate: Optional[str] = None) -> Dict[str, dict]:
+               out: Optional[str] = None, verbose: bool = False, evaluate: Optional[str] = None,
+               int8_recipe: str = INT8_RECIPES[0]) -> Dict[str, dict]:
     """Exports the run in `run_dir`; returns {name: {"path", "bytes"}} of what was written.
 
     `formats` and `quantize` are lists or comma-separated strings. A SavedModel
@@ -346,7 +352,8 @@ def export_run(run_dir: str, formats: Iterable[str] = FORMATS, quantize: Iterabl
     when "savedmodel" is among `formats`. `evaluate` ("test", "val"): every
     written model and the Keras model are scored on that split of the run
     (`evaluate_exports`); each entry then has "scores" as well, and a first
-    entry "keras" (no file) holds the reference scores.
+    entry "keras" (no file) holds the reference scores. `int8_recipe`
+    (INT8_RECIPES): what the int8 file keeps float besides the features.
     """
     import shutil
     import tempfile
@@ -355,6 +362,8 @@ def export_run(run_dir: str, formats: Iterable[str] = FORMATS, quantize: Iterabl
 
     formats = _parse_list(formats, FORMATS, "--format")
     quantize = _parse_list(quantize, QUANTIZATIONS, "--quantize")
+    if int8_recipe not in INT8_RECIPES:
+        raise ExportError(f"--int8-recipe: {int8_recipe} not accepted; choose from {', '.join(INT8_RECIPES)}")
     try:
         run = load_run(run_dir)
     except FileNotFoundError as err:
@@ -378,7 +387,7 @@ def export_run(run_dir: str, formats: Iterable[str] = FORMATS, quantize: Iterabl
                 if verbose:
                     print(f"converting to TFLite ({mode})", file=sys.stderr, flush=True)
                 calibration = calibration_data(run) if mode == "int8" else None
-                flatbuffer = _convert(saved_model, mode, calibration)
+                flatbuffer = _convert(saved_model, mode, calibration, int8_recipe)
                 path = os.path.join(out, tflite_name(mode))
                 _write_bytes(path, flatbuffer)
                 written[f"tflite_{mode}"] = {"path": path, "bytes": len(flatbuffer)}
@@ -398,6 +407,7 @@ def export_run(run_dir: str, formats: Iterable[str] = FORMATS, quantize: Iterabl
         "signatures": list(SIGNATURES),
         "features": dataclasses.asdict(run.config.features),
         "normalisation": run.normalisation.mode,
+        **({"int8_recipe": int8_recipe} if "int8" in quantize and "tflite" in formats else {}),
         "files": {name: {"path": os.path.relpath(v["path"], out), "bytes": v["bytes"]}
                   for name, v in written.items() if "path" in v},
     }
@@ -473,6 +483,9 @@ def build_parser(prog: str = "python -m keras_ser.export") -> argparse.ArgumentP
                         help="comma-separated TFLite variants, one file each: none (float32), float16 (float16 "
                              "weights), dynamic (int8 weights), int8 (int8 network but the first convolution, calibrated on the "
                              "run's training data; float inputs/outputs). Default none")
+    parser.add_argument("--int8-recipe", default=INT8_RECIPES[0], choices=INT8_RECIPES,
+                        help="what the int8 file keeps float besides the features: first-conv-float (default; "
+                             "the first convolution block) or all-int8 (nothing)")
     parser.add_argument("--out", help="output folder (default <run>/export)")
     parser.add_argument("--evaluate", nargs="?", const="test", choices=("test", "val"),
                         help="score the Keras model and every exported model on the run's test (default) or "
@@ -484,7 +497,8 @@ def build_parser(prog: str = "python -m keras_ser.export") -> argparse.ArgumentP
 def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.export") -> int:
     args = build_parser(prog).parse_args(argv)
     try:
-        written = export_run(args.run, args.format, args.quantize, args.out, verbose=True, evaluate=args.evaluate)
+        written = export_run(args.run, args.format, args.quantize, args.out, verbose=True, evaluate=args.evaluate,
+                             int8_recipe=args.int8_recipe)
     except ExportError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

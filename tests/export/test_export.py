@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_ser.config import DataConfig
-from keras_ser.export import QUANTIZATIONS, evaluate_exports, main, tflite_operators, tflite_ops
+from keras_ser.export import QUANTIZATIONS, evaluate_exports, export_run, main, tflite_operators, tflite_ops
 from keras_ser.predict import load_model
 from tests.export.helpers import real_segments, split_audio, utterance_ua
 from tests.helpers import tone
@@ -45,6 +45,7 @@ def test_writes_savedmodel_tflite_per_quantization_and_summary(exported, run_dir
     assert summary["signatures"] == ["segments", "waveform", "waveform_adapted", "statistics"]
     assert summary["tasks"] == ["arousal", "valence"] and summary["normalisation"] == DataConfig.normalisation
     assert summary["files"]["tflite_int8"]["bytes"] == exported["tflite_int8"]["bytes"]
+    assert summary["int8_recipe"] == "first-conv-float"
     # Quantized weights are smaller than float32 ones.
     sizes = {q: exported[f"tflite_{q}"]["bytes"] for q in QUANTIZATIONS}
     assert sizes["dynamic"] < sizes["float16"] < sizes["none"] and sizes["int8"] < sizes["none"]
@@ -133,6 +134,13 @@ def test_int8_keeps_only_the_first_convolution_float(exported):
     for signature in ("segments", "waveform", "waveform_adapted"):
         assert _conv_input_types(exported["tflite_int8"]["path"], signature) == ["FLOAT32", "INT8", "INT8"]
         assert _conv_input_types(exported["tflite_none"]["path"], signature) == ["FLOAT32"] * 3
+
+
+def test_all_int8_recipe_quantizes_the_first_convolution_too(run_dir, tmp_path):
+    written = export_run(run_dir, ["tflite"], ["int8"], out=str(tmp_path), int8_recipe="all-int8")
+    for signature in ("segments", "waveform"):
+        assert _conv_input_types(written["tflite_int8"]["path"], signature) == ["INT8"] * 3
+    assert json.load(open(tmp_path / "export.json"))["int8_recipe"] == "all-int8"
 
 
 def test_int8_waveform_signature_agrees_with_float_on_test_audio(exported, run):
