@@ -235,14 +235,14 @@ class Trainer:
         start = self.restore() if resume else 0
         history = _read_history(self.history_path)[:start]
         writer = tf.summary.create_file_writer(os.path.join(self.write_dir, "tensorboard")) if self.chief else None
+        # One iterator for the run: re-creating a distributed iterator every epoch cost seconds
+        # (deleting the previous one waits for its prefetching, 5-30 s per epoch on 2 replicas).
+        iterator = iter(self.strategy.distribute_datasets_from_function(
+            lambda context: self._run_batches(start, context))) if start < config.epochs else None
         for epoch in range(start, config.epochs):
             if self.bad_epochs.numpy() >= config.patience:
                 break
             self._reseed_dropout(epoch)
-            dataset = self.strategy.distribute_datasets_from_function(
-                lambda context: self.plan.train_dataset(config.seed * 1000 + epoch, context)
-            )
-            iterator = iter(dataset)
             bar = keras.utils.Progbar(self.plan.steps_per_epoch, verbose=1 if verbose and self.chief else 0)
             sums: Dict[str, float] = {}
             for done in range(0, self.plan.steps_per_epoch, config.steps_per_execution):
@@ -296,6 +296,21 @@ class Trainer:
                 on_epoch_end(record)
         self.load_best()
         return history
+
+    def _run_batches(self, first_epoch: int, context: Optional[tf.distribute.InputContext]) -> tf.data.Dataset:
+        """Epochs first_epoch.. of one input pipeline, back to back: epoch e is the first
+        steps_per_epoch steps of `train_dataset(seed * 1000 + e)` (the batches a fresh iterator
+        per epoch would read), so the stream is finite and a resumed run reads what the
+        uninterrupted run read from that epoch on."""
+        train = self.config.train
+        # Each step takes one batch per replica of this pipeline.
+        per_step = context.num_replicas_in_sync // context.num_input_pipelines if context is not None else 1
+        epochs = [self.plan.train_dataset(train.seed * 1000 + epoch, context).take(self.plan.steps_per_epoch * per_step)
+                  for epoch in range(first_epoch, train.epochs)]
+        batches = epochs[0]
+        for epoch in epochs[1:]:
+            batches = batches.concatenate(epoch)
+        return batches
 
     def _task_best_path(self, task: str) -> str:
         return os.path.join(self.write_dir, "best_tasks", f"{task}.npz")
