@@ -13,16 +13,23 @@ import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
 
 
-def collect_predictions(inference_model, dataset, tasks: List[str]) -> Dict[str, np.ndarray]:
-    """Runs a Keras inference model over an evaluation dataset (x, labels, weights)."""
+def inference_function(inference_model) -> Callable:
+    """The Keras inference model as one traced graph for every batch size.
+
+    The input signature leaves the batch dimension open, so a partial last
+    batch reuses the graph (shape-based retracing would trace it twice);
+    autograph=False: a Keras model needs no conversion, which costs seconds
+    per trace.
+    """
     import tensorflow as tf
 
-    # autograph=False: a Keras model needs no conversion, and converting it costs seconds per trace.
-    @tf.function(reduce_retracing=True, autograph=False)
-    def predict(x):
-        return inference_model(x, training=False)
+    spec = tf.TensorSpec((None, *inference_model.inputs[0].shape[1:]), inference_model.inputs[0].dtype)
+    return tf.function(lambda x: inference_model(x, training=False), input_signature=[spec], autograph=False)
 
-    return predictions_of(predict, dataset, tasks)
+
+def collect_predictions(inference_model, dataset, tasks: List[str]) -> Dict[str, np.ndarray]:
+    """Runs a Keras inference model over an evaluation dataset (x, labels, weights)."""
+    return predictions_of(inference_function(inference_model), dataset, tasks)
 
 
 def predictions_of(predict: Callable, dataset, tasks: List[str]) -> Dict[str, np.ndarray]:

@@ -157,12 +157,12 @@ def train_run(config: FitConfig, resume: bool = False, overwrite: bool = False, 
 
 def evaluate_run(config: FitConfig, run: TrainedRun, verbose: bool = True) -> dict:
     """Test evaluation of a trained run; writes results.json and results.md. Returns results.json's content."""
-    from keras_ser.evaluation import collect_predictions, score
+    from keras_ser.evaluation import score
     from keras_ser.reporting import run_tables, system_name
     from keras_ser.training.strategy import is_chief
 
     trainer = run.trainer
-    predictions = collect_predictions(trainer.network.inference_model, run.test_dataset(), config.tasks)
+    predictions = trainer.predictions(run.test_dataset())
     test = score(predictions, config.tasks)
     trainer.cleanup()
 

@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ser.config import FitConfig
-from keras_ser.evaluation import mean_utterance_ua, predictions_of, score
+from keras_ser.evaluation import inference_function, mean_utterance_ua, predictions_of, score
 from keras_ser.layers import ganin_coefficient
 from keras_ser.models import build_network, task_layers
 from keras_ser.training.objective import objective_terms
@@ -111,8 +111,7 @@ class Trainer:
         self._step_keys: List[str] = []
         self._train_step = self._make_train_step()
         # Traced once for every validation (a fresh tf.function per epoch retraced each time).
-        self._predict = tf.function(lambda x: self.network.inference_model(x, training=False), reduce_retracing=True,
-                                    autograph=False)
+        self._predict = inference_function(self.network.inference_model)
         # The validation speakers' segments, parsed and normalised once, kept in memory for every epoch.
         self._val_data = None
 
@@ -221,13 +220,16 @@ class Trainer:
         progress = min(1.0, step / self.total_steps)
         return ganin_coefficient(self.config.model.gamma, progress)
 
+    def predictions(self, dataset) -> Dict[str, np.ndarray]:
+        """`keras_ser.evaluation.predictions_of` the inference model, with the graph validation traced."""
+        return predictions_of(self._predict, dataset, self.network.tasks)
+
     def validate(self) -> Optional[dict]:
         if self.plan.val_dataset is None:
             return None
         if self._val_data is None:
             self._val_data = self.plan.val_dataset().cache()
-        predictions = predictions_of(self._predict, self._val_data, self.network.tasks)
-        return score(predictions, self.network.tasks)
+        return score(self.predictions(self._val_data), self.network.tasks)
 
     def fit(self, resume: bool = False, verbose: bool = True, on_epoch_end: Optional[Callable] = None) -> List[dict]:
         """Trains until `epochs` or early stopping; returns the per-epoch history."""
