@@ -121,7 +121,10 @@ class ModelConfig:
     # centers, so neither term of eq. (6) falls by shrinking the embedding.
     # "unbounded": linear classifier and center loss on the raw embedding
     # (eq. 4 as printed), whose minimum is approached by shrinking the
-    # embedding towards zero while the classifier grows.
+    # embedding towards zero while the classifier grows. "proxy": as
+    # bounded, but the centers are the cosine classifier's class directions
+    # (held constant by the center term) instead of running (Wen) centers,
+    # which can meet where every segment of a task has gathered.
     center_form: str = "bounded"
     # Units of each task's linear projection of the shared embedding, the
     # space its classifier and center loss act on; 0 = the shared embedding.
@@ -178,7 +181,7 @@ class FitConfig:
         _check_choice("task", self.task, ("arousal", "valence", "both"))
         _check_choice("model.preset", self.model.preset, tuple(DOMAIN_PRESETS))
         _check_choice("model.loss", self.model.loss, ("s", "sc"))
-        _check_choice("model.center_form", self.model.center_form, ("bounded", "unbounded"))
+        _check_choice("model.center_form", self.model.center_form, ("bounded", "proxy", "unbounded"))
         _check_choice("model.gamma_schedule", self.model.gamma_schedule, ("constant", "ganin"))
         _check_choice("train.optimizer", self.train.optimizer, ("adadelta", "adam", "sgd"))
         _check_choice("train.strategy", self.train.strategy, ("auto", "default", "mirrored", "multi_worker"))

@@ -287,9 +287,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="softmax weight in eq. (6), model.lambda (default 0.5)")
     parser.add_argument("--center-alpha", type=float,
                         help="learning rate of the center-loss centers, model.center_alpha (default 0.5)")
-    parser.add_argument("--center-form", choices=["bounded", "unbounded"],
+    parser.add_argument("--center-form", choices=["bounded", "proxy", "unbounded"],
                         help="model.center_form; bounded (default): unit-norm task embeddings, cosine classifier, "
-                             "unit centers; unbounded: linear classifier and center loss on the raw embedding")
+                             "unit centers; proxy: as bounded with the classifier's class directions as centers; "
+                             "unbounded: linear classifier and center loss on the raw embedding")
     parser.add_argument("--epochs", type=int, help="maximum epochs")
     parser.add_argument("--batch-size", type=int, help="global batch size (default 128)")
     parser.add_argument("--seed", type=int, help="random seed (same seed, same metrics)")

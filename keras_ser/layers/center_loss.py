@@ -102,3 +102,41 @@ class CenterLoss(keras.layers.Layer):
         config = super().get_config()
         config.update({"num_classes": self.num_classes, "alpha": self.alpha, "unit_centers": self.unit_centers})
         return config
+
+
+class ProxyCenterLoss(keras.layers.Layer):
+    """Center loss whose centers are a cosine classifier's class directions.
+
+    `||x/||x|| - w_y/||w_y|| ||^2 = 2 - 2 cos(x, w_y)`, with the class weights
+    w of `classifier` (a `CosineClassifier`) held constant here: the term
+    pulls each embedding towards its class's direction and moves no weight,
+    so only the softmax places the centers. Unlike running (Wen) centers,
+    these cannot meet where a task's embeddings have gathered: if every
+    segment sat on one point, the classes would still be apart by the
+    classifier's angle and the term would not vanish.
+
+    Args:
+        classifier: the task's `CosineClassifier`, built before this layer is called.
+        **kwargs: standard layer arguments.
+
+    Call arguments:
+        inputs: list `[embeddings (batch, dim), labels (batch,) int, weights (batch,)]`;
+            `weights` is accepted for the same call as `CenterLoss` (the caller weights the mean).
+
+    Returns:
+        (batch,) squared distances to the class directions.
+    """
+
+    def __init__(self, classifier, **kwargs):
+        super().__init__(**kwargs)
+        # A function, not the layer: the classifier's weights stay its own (not tracked twice).
+        self._kernel = lambda: classifier.kernel
+
+    def call(self, inputs, training=None):
+        embeddings, labels, _ = inputs
+        directions = tf.stop_gradient(unit_rows(tf.transpose(tf.convert_to_tensor(self._kernel()))))
+        labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+        return tf.reduce_sum(tf.square(unit_rows(embeddings) - tf.gather(directions, labels)), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0],)

@@ -29,7 +29,8 @@ from typing import Dict, List
 import keras
 
 from keras_ser.config import FeatureConfig, ModelConfig
-from keras_ser.layers import BatchNormalization, CenterLoss, CosineClassifier, GradientReversal, UnitNormalization
+from keras_ser.layers import (BatchNormalization, CenterLoss, CosineClassifier, GradientReversal, ProxyCenterLoss,
+                              UnitNormalization)
 
 
 @dataclasses.dataclass
@@ -75,7 +76,7 @@ def build_network(
     extractor = build_feature_extractor(config, features, unroll)
     spectrogram = keras.Input(features.shape, name="spectrogram")
     embedding = extractor(spectrogram)
-    bounded = config.center_form == "bounded"
+    bounded = config.center_form in ("bounded", "proxy")
     task_embeddings = {}
     for task in tasks:
         projected = keras.layers.Dense(config.task_dim, name=f"{task}_projection")(embedding) if config.task_dim else embedding
@@ -97,7 +98,10 @@ def build_network(
             labels = keras.Input((), dtype="int32", name=f"{task}_label")
             weights = keras.Input((), name=f"{task}_weight")
             inputs.update({f"{task}_label": labels, f"{task}_weight": weights})
-            center_losses[task] = CenterLoss(2, alpha=config.center_alpha, unit_centers=bounded, name=f"{task}_center")
+            if config.center_form == "proxy":
+                center_losses[task] = ProxyCenterLoss(emotion_layers[task], name=f"{task}_center")
+            else:
+                center_losses[task] = CenterLoss(2, alpha=config.center_alpha, unit_centers=bounded, name=f"{task}_center")
             outputs[f"{task}_center"] = center_losses[task]([task_embeddings[task], labels, weights])
 
     reversal = GradientReversal(config.gamma, name="gradient_reversal")

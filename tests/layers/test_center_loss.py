@@ -95,3 +95,39 @@ def test_bounded_center_loss_gradient_on_a_hand_example():
         far = layer([UnitNormalization()(scaled), tf.constant([0]), tf.constant([1.0])])
     np.testing.assert_allclose(far.numpy(), [0.8], rtol=1e-6)
     np.testing.assert_allclose(tape.gradient(far, scaled).numpy(), gradient / 10, rtol=1e-5)
+
+
+def test_proxy_centers_are_the_classifier_directions_and_move_nothing():
+    from keras_ser.layers import CosineClassifier, ProxyCenterLoss
+
+    classifier = CosineClassifier(2, scale=10.0)
+    classifier.build((None, 2))
+    classifier.kernel.assign(np.array([[2.0, 0.0], [0.0, -3.0]], "float32"))  # columns: (1, 0) and (0, -1)
+    layer = ProxyCenterLoss(classifier)
+    x = tf.Variable([[3.0, 4.0], [0.0, -5.0]])
+    with tf.GradientTape(persistent=True) as tape:
+        distances = layer([x, tf.constant([0, 1]), tf.constant([1.0, 1.0])])
+    # ||(0.6, 0.8) - (1, 0)||^2 = 0.8; (0, -1) is on its class direction.
+    np.testing.assert_allclose(distances.numpy(), [0.8, 0.0], atol=1e-6)
+    # The hand gradient of 2 - 2 cos(x, c) at x = (3, 4), c = (1, 0): orthogonal to x.
+    np.testing.assert_allclose(tape.gradient(distances, x).numpy(), [[-0.256, 0.192], [0.0, 0.0]], atol=1e-6)
+    # The center term places no class direction, and holds no weights of its own.
+    assert tape.gradient(distances, classifier.kernel) is None
+    assert layer.weights == [] and len(classifier.weights) == 2
+
+
+def test_proxy_centers_stay_apart_when_every_embedding_meets():
+    """Where running centers would meet (every segment on one point), the classes stay an angle apart."""
+    from keras_ser.layers import CosineClassifier, ProxyCenterLoss
+
+    classifier = CosineClassifier(2)
+    classifier.build((None, 2))
+    classifier.kernel.assign(np.array([[1.0, 0.0], [0.0, 1.0]], "float32"))
+    x = np.tile(np.array([[1.0, 0.0]], "float32"), (4, 1))
+    y = np.array([0, 0, 1, 1])
+    distances = ProxyCenterLoss(classifier)([x, y, np.ones(4, "float32")]).numpy()
+    np.testing.assert_allclose(distances, [0.0, 0.0, 2.0, 2.0], atol=1e-6)
+    # Running unit centers follow the class means onto that one point: zero loss.
+    running = CenterLoss(num_classes=2, alpha=1.0, unit_centers=True)
+    running([x, y, np.ones(4, "float32")], training=True)
+    np.testing.assert_allclose(running([x, y, np.ones(4, "float32")]).numpy(), 0.0, atol=1e-6)

@@ -63,7 +63,7 @@ def _gradients(network, x, labels, weights, lambda_=0.5):
         total = objective_terms(outputs, labels, weights, TASKS, TASKS, HEADS, lambda_, _count)["total"]
     gradients = {v.path: (np.zeros(v.shape) if g is None else g.numpy())
                  for v, g in zip(variables, tape.gradient(total, variables))}
-    centers = {t: network.center_losses[t].centers.numpy() for t in TASKS}
+    centers = {t: network.center_losses[t].centers.numpy() for t in TASKS if hasattr(network.center_losses[t], "centers")}
     for variable, value in zip(network.training_model.non_trainable_variables, state):
         variable.assign(value)
     return float(total), gradients, centers
@@ -144,3 +144,32 @@ def test_unrolled_export_network_computes_what_the_training_network_computes(net
     for task in TASKS:
         np.testing.assert_allclose(got[task].numpy(), expected[task].numpy(), atol=1e-6)
     assert not np.allclose(expected[TASKS[0]].numpy(), 0.5)  # a model that computes something
+
+
+def test_proxy_centers_leave_the_classifier_to_the_softmax():
+    """center_form proxy: the center term pulls the embedding to the classifier's class direction but
+    moves no weight of the classifier (its gradient is still lambda * dCE/dW), and masked samples add nothing."""
+    tf.keras.utils.set_random_seed(0)
+    config = ModelConfig(**TINY_MODEL, dropout=0.0, center_form="proxy")
+    network = build_network(config, FeatureConfig(), TASKS, HEADS, {"gender": 2, "corpus": 3})
+    assert all(not layer.weights for layer in network.center_losses.values())
+    x, labels, weights = _batch()
+    classifiers = _paths(network, TASKS)
+    projections = _paths(network, [f"{t}_projection" for t in TASKS])
+    _, low, _ = _gradients(network, x, labels, weights, lambda_=0.2)
+    _, high, _ = _gradients(network, x, labels, weights, lambda_=0.8)
+    for path in classifiers:
+        assert np.max(np.abs(high[path])) > 0
+        np.testing.assert_allclose(high[path], 4 * low[path], rtol=1e-4, atol=1e-8)
+    # Below the classifier both terms act: not lambda-proportional.
+    assert any(not np.allclose(high[p], 4 * low[p], rtol=1e-2) for p in projections)
+    for task in TASKS:
+        weights[task][[1, 4]] = 0.0
+    flipped = {k: v.copy() for k, v in labels.items()}
+    for task in TASKS:
+        flipped[task][[1, 4]] = 1 - flipped[task][[1, 4]]
+    total, gradients, _ = _gradients(network, x, labels, weights)
+    total_flipped, gradients_flipped, _ = _gradients(network, x, flipped, weights)
+    assert total == pytest.approx(total_flipped, rel=1e-6)
+    for path, gradient in gradients.items():
+        np.testing.assert_allclose(gradients_flipped[path], gradient, rtol=1e-5, atol=1e-8)
