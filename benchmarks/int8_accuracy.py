@@ -45,27 +45,32 @@ def find_runs(paths):
     return runs
 
 
-def measure(run_dir: str, split: str = "test", recipe: str = "first-conv-float") -> dict:
+def measure(run_dir: str, split: str = "test", recipe: str = "first-conv-float", float_scores=None) -> tuple:
+    """(row, the float file's scores); pass those back as `float_scores` for the run's next recipe,
+    so the float model is converted and scored once per run, not once per recipe."""
     from keras_ser.export import export_run
 
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="keras_ser_int8_") as out:
-        written = export_run(run_dir, ["tflite"], ["none", "int8"], out=out, evaluate=split, int8_recipe=recipe)
+        quantize = ["int8"] if float_scores is not None else ["none", "int8"]
+        written = export_run(run_dir, ["tflite"], quantize, out=out, evaluate=split, int8_recipe=recipe)
+    if float_scores is None:
+        float_scores = written["tflite_none"]["scores"]
     row = {"run": run_dir, "recipe": recipe, "seconds": round(time.time() - started, 1)}
     for task in TASKS:
         if task not in written["keras"]["scores"]:
             continue
-        float_scores, int8_scores = written["tflite_none"]["scores"][task], written["tflite_int8"]["scores"][task]
+        int8_scores = written["tflite_int8"]["scores"][task]
         row[task] = {
-            "float_ua": float_scores["average"]["utterance"]["ua"],
+            "float_ua": float_scores[task]["average"]["utterance"]["ua"],
             "int8_ua": int8_scores["average"]["utterance"]["ua"],
-            "per_corpus": {corpus: {"float": float_scores[corpus]["utterance"]["ua"],
+            "per_corpus": {corpus: {"float": float_scores[task][corpus]["utterance"]["ua"],
                                     "int8": int8_scores[corpus]["utterance"]["ua"],
-                                    "utterances": float_scores[corpus]["utterance"]["count"]}
-                           for corpus in float_scores if corpus != "average"},
+                                    "utterances": float_scores[task][corpus]["utterance"]["count"]}
+                           for corpus in float_scores[task] if corpus != "average"},
         }
         row[task]["delta"] = row[task]["int8_ua"] - row[task]["float_ua"]
-    return row
+    return row, float_scores
 
 
 def summarise(rows) -> dict:
@@ -101,6 +106,7 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"--recipe: {', '.join(unknown)} not accepted; choose from {', '.join(INT8_RECIPES)}")
     runs = find_runs(args.paths)
+    float_scores = {}
     results = {}
     for recipe in recipes:
         rows = []
@@ -108,7 +114,7 @@ def main(argv=None) -> int:
         header = "| run | " + " | ".join(f"{t} float | {t} int8 - float" for t in TASKS) + " |"
         print(header + "\n|---|" + "---:|---:|" * len(TASKS), flush=True)
         for run_dir in runs:
-            row = measure(run_dir, args.split, recipe)
+            row, float_scores[run_dir] = measure(run_dir, args.split, recipe, float_scores.get(run_dir))
             rows.append(row)
             cells = [f"{100 * row[t]['float_ua']:.2f} | {100 * row[t]['delta']:+.2f}" if t in row else "- | -"
                      for t in TASKS]

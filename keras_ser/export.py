@@ -67,7 +67,7 @@ FEATURE_SCOPE = "features"
 FLOAT_LAYER = re.compile(r"/conv0(_\d+)?/")
 # int8 recipes: which part of the network stays float besides the features.
 # "first-conv-float" (default): the first convolution block too; "all-int8":
-# everything after the features (smaller error budget, see `_quantize_keeping_float_nodes`).
+# nothing after the features (costs more UA, see `_quantize_keeping_float_nodes`).
 INT8_RECIPES = ("first-conv-float", "all-int8")
 CLASS_NAMES = {"arousal": ("low", "high"), "valence": ("negative", "positive")}
 
@@ -481,8 +481,8 @@ def build_parser(prog: str = "python -m keras_ser.export") -> argparse.ArgumentP
                         help="comma-separated: savedmodel, tflite (default both)")
     parser.add_argument("--quantize", default="none",
                         help="comma-separated TFLite variants, one file each: none (float32), float16 (float16 "
-                             "weights), dynamic (int8 weights), int8 (int8 network but the first convolution, calibrated on the "
-                             "run's training data; float inputs/outputs). Default none")
+                             "weights), dynamic (int8 weights), int8 (int8 network, calibrated on the run's training data, "
+                             "float inputs/outputs; what stays float: --int8-recipe). Default none")
     parser.add_argument("--int8-recipe", default=INT8_RECIPES[0], choices=INT8_RECIPES,
                         help="what the int8 file keeps float besides the features: first-conv-float (default; "
                              "the first convolution block) or all-int8 (nothing)")
