@@ -13,6 +13,12 @@ a deployed model costs when it is given no adaptation audio.
 Writes <out>/summary.json: per run the validation UA (what chooses the
 default), test utterance UA per corpus and task, and the no-adaptation test
 UA; `--tables` prints them as markdown (the docs/normalisation report).
+
+`--from-runs SUITE_OUT` trains nothing: it takes the finished runs of an
+experiments suite (`python -m keras_ser.experiments --suite normalisation`,
+3 seeds, the suite's 15 epochs) and adds the two rescorings to each:
+
+    python benchmarks/normalisation.py --from-runs results/normalisation --out results/normalisation-rescored
 """
 
 import argparse
@@ -106,6 +112,38 @@ def few_seconds_scores(folder, seconds):
     return score(collect_predictions(run.network.inference_model, dataset, run.config.tasks), run.config.tasks)
 
 
+def suite_runs(suite_out):
+    """(key, run folder, protocol, system, normalisation, seed) of every finished run under SUITE_OUT/runs."""
+    import yaml
+
+    from keras_ser.reporting import system_name
+
+    found = []
+    for root, _, files in sorted(os.walk(os.path.join(suite_out, "runs"))):
+        if "results.json" not in files or "config.yaml" not in files:
+            continue
+        with open(os.path.join(root, "config.yaml"), encoding="utf-8") as f:
+            config = yaml.safe_load(f)
+        protocol = "multi" if config["protocol"] == "multi" else f"{config['source']}>{','.join(config['targets'])}"
+        system = system_name(config["model"]["preset"], config["model"]["loss"])
+        found.append((os.path.relpath(root, os.path.join(suite_out, "runs")), root, protocol, system,
+                      config["data"]["normalisation"], config["train"]["seed"]))
+    return found
+
+
+def summary_entry(entry, folder, protocol, system, normalisation, seed, rescore):
+    """Updates `entry` with a finished run's numbers (and its rescorings, once, when `rescore`)."""
+    results = json.load(open(os.path.join(folder, "results.json")))
+    entry.update({"protocol": protocol, "system": SYSTEMS.get(system, system),
+                  "normalisation": normalisation, "seed": seed, "epochs": results["epochs_run"],
+                  "val_ua": round(100 * results["best_val_ua"], 2),
+                  "test_ua": utterance_ua(results["test"]), "wall_seconds": results["wall_seconds"]})
+    if normalisation != "global" and rescore and "test_ua_unadapted" not in entry:
+        entry["test_ua_unadapted"] = utterance_ua(unadapted_scores(folder))
+        entry[f"test_ua_{ADAPTATION_SECONDS}s"] = utterance_ua(few_seconds_scores(folder, ADAPTATION_SECONDS))
+    return entry
+
+
 def utterance_ua(test):
     return {task: {str(corpus): round(100 * entry["utterance"]["ua"], 2) for corpus, entry in by_corpus.items()}
             for task, by_corpus in test.items()}
@@ -160,7 +198,8 @@ def render(summary: dict) -> str:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--prepared", required=True, help="prepared folder holding the corpora")
+    parser.add_argument("--prepared", help="prepared folder holding the corpora (to train)")
+    parser.add_argument("--from-runs", help="an experiments suite's --out: rescore its finished runs, train nothing")
     parser.add_argument("--out", required=True)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
@@ -173,32 +212,35 @@ def main(argv=None):
     if args.tables:
         print(render(json.load(open(os.path.join(args.out, "summary.json")))))
         return 0
+    if not (args.prepared or args.from_runs):
+        parser.error("give --prepared (train the grid) or --from-runs (rescore a suite's runs)")
     os.makedirs(os.path.join(args.out, "logs"), exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",")]
     summary_path = os.path.join(args.out, "summary.json")
     summary = json.load(open(summary_path)) if os.path.exists(summary_path) else {}
+
+    def save():
+        with open(summary_path, "w") as f:
+            json.dump(summary, f, indent=1)
+
+    if args.from_runs:
+        for key, folder, protocol, system, normalisation, seed in suite_runs(args.from_runs):
+            summary[key] = summary_entry(summary.get(key, {}), folder, protocol, system, normalisation, seed,
+                                         not args.skip_unadapted)
+            print(f"{key}: {summary[key]['val_ua']} val UA", flush=True)
+            save()
+        return 0
     for seed in seeds:
         for protocol in args.protocols.split(","):
             for system in args.systems.split(","):
                 for normalisation in args.normalisations.split(","):
                     folder = train(args, protocol, system, normalisation, seed, sys.stdout)
-                    results_path = os.path.join(folder, "results.json")
-                    if not os.path.exists(results_path):
+                    if not os.path.exists(os.path.join(folder, "results.json")):
                         continue
-                    results = json.load(open(results_path))
                     key = os.path.relpath(folder, os.path.join(args.out, "runs"))
-                    entry = summary.get(key, {})
-                    entry.update({"protocol": protocol, "system": SYSTEMS.get(system, system),
-                                  "normalisation": normalisation, "seed": seed, "epochs": results["epochs_run"],
-                                  "val_ua": round(100 * results["best_val_ua"], 2),
-                                  "test_ua": utterance_ua(results["test"]), "wall_seconds": results["wall_seconds"]})
-                    if normalisation != "global" and not args.skip_unadapted and "test_ua_unadapted" not in entry:
-                        entry["test_ua_unadapted"] = utterance_ua(unadapted_scores(folder))
-                        entry[f"test_ua_{ADAPTATION_SECONDS}s"] = utterance_ua(
-                            few_seconds_scores(folder, ADAPTATION_SECONDS))
-                    summary[key] = entry
-                    with open(summary_path, "w") as f:
-                        json.dump(summary, f, indent=1)
+                    summary[key] = summary_entry(summary.get(key, {}), folder, protocol, system, normalisation, seed,
+                                                 not args.skip_unadapted)
+                    save()
     return 0
 
 
