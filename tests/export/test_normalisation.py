@@ -23,17 +23,20 @@ MODES = ("global", "corpus", "speaker")
 
 @pytest.fixture(scope="module")
 def trained(request, tmp_path_factory, tones):
-    """{mode: (run, {name: export entry})}; the default mode is the package's shared run."""
+    """{mode: (run, {name: export entry})}; the default mode is the package's shared run (the default
+    network), the other modes train the tiny network: parity does not depend on the layer widths."""
     from keras_ser.config import DataConfig, load_fit_config
     from keras_ser.fit import run_fit
     from keras_ser.runs import load_run
+    from tests.helpers import TINY_MODEL
 
     out = {DataConfig.normalisation: (request.getfixturevalue("run"), request.getfixturevalue("exported"))}
     folder = tmp_path_factory.mktemp("normalised_runs")
     prepared = tones  # read-only: the runs only read it
     for mode in (m for m in MODES if m not in out):
         config = load_fit_config(None, {"data": {"prepared": prepared, "normalisation": mode},
-                                        "out": str(folder / mode), "train": {"batch_size": 16, "epochs": 2, "seed": 1}})
+                                        "out": str(folder / mode), "model": TINY_MODEL,
+                                        "train": {"batch_size": 16, "epochs": 2, "seed": 1}})
         run_fit(config, verbose=False)
         written = export_run(str(folder / mode), ["savedmodel", "tflite"], ["none"])
         out[mode] = (load_run(str(folder / mode)), written)

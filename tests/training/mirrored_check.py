@@ -7,7 +7,6 @@ Prints one JSON line comparing a 2-replica MirroredStrategy run with a
 import json
 import os
 import sys
-import tempfile
 
 import tensorflow as tf
 
@@ -20,11 +19,7 @@ tf.config.set_logical_device_configuration(
 import numpy as np  # noqa: E402
 
 from keras_ser.layers import CenterLoss  # noqa: E402
-import keras  # noqa: E402
-
-from keras_ser.config import FitConfig, ModelConfig, TrainConfig  # noqa: E402
-from keras_ser.training.trainer import DataPlan, Trainer  # noqa: E402
-from tests.training.strategy_equivalence import HEADS, compare  # noqa: E402
+from tests.training.strategy_equivalence import compare, make_trainer, trained_weights  # noqa: E402
 from tests.training.strategy_equivalence import batches as shared_batches  # noqa: E402
 
 GLOBAL_BATCH = 32
@@ -45,24 +40,6 @@ def batches(seed, context=None):
     return shared_batches(GLOBAL_BATCH, seed, context)
 
 
-def make_trainer(strategy, run_dir, seed=0):
-    config = FitConfig(
-        model=ModelConfig(preset="dann2", dropout=0.0, conv_filters=[4, 8, 8], lstm_units=8, embedding_dim=8,
-                          domain_hidden=8),
-        train=TrainConfig(batch_size=GLOBAL_BATCH, epochs=1, seed=0),
-    )
-    keras.utils.set_random_seed(seed)
-    plan = DataPlan(train_dataset=batches, val_dataset=None, steps_per_epoch=3, head_sizes=HEADS)
-    return Trainer(config, strategy, plan, run_dir)
-
-
-def trained(strategy):
-    """(trainer after one epoch, its weights); the run folder holds the epoch's checkpoint."""
-    trainer = make_trainer(strategy, tempfile.mkdtemp())
-    trainer.fit(verbose=False)
-    return trainer, [v.numpy() for v in trainer.network.training_model.weights]
-
-
 def batch_norm_kernels(trainer):
     """Whether the train step's graph runs the fused BatchNorm kernel."""
     dataset = trainer.strategy.distribute_datasets_from_function(lambda context: batches(0, context))
@@ -76,7 +53,9 @@ def batch_norm_kernels(trainer):
 def interchange(source, target, x):
     """Restores `source`'s checkpoint into a fresh trainer under `target`: max weight and prediction differences."""
     trainer, weights = source
-    restored = make_trainer(target, trainer.run_dir, seed=1)  # other initial weights: restoring must set them
+    # Other initial weights (seed 1): restoring must set them all.
+    restored = make_trainer(target, GLOBAL_BATCH, fused=trainer.config.model.fused_batch_norm, seed=1,
+                            run_dir=trainer.run_dir)
     epoch = restored.restore()
     assert epoch == 1, epoch
     weight_diff = max(float(np.max(np.abs(a - b.numpy())))
@@ -95,7 +74,12 @@ def main():
     y = rng.integers(0, 2, GLOBAL_BATCH * 2).astype("int32")
     w = (rng.random(GLOBAL_BATCH * 2) > 0.25).astype("float32")
     centers_two, centers_one = center_update(two, x, y, w), center_update(one, x, y, w)
-    run_two, run_one = trained(two), trained(one)
+    # One epoch each: 2 replicas; 1 replica on the synchronized statistics
+    # (the replica arithmetic itself); 1 replica on the fused kernel (the default).
+    trained_two = trained_weights(two, GLOBAL_BATCH)
+    trained_one_synchronized = trained_weights(one, GLOBAL_BATCH, fused=False)
+    trained_one = trained_weights(one, GLOBAL_BATCH)
+    run_two, run_one = (trained_two[4], trained_two[1]), (trained_one[4], trained_one[1])
     x = np.random.default_rng(2).normal(size=(8, 32, 129, 1)).astype("float32")
     one_to_two, two_to_one = interchange(run_one, two, x), interchange(run_two, one, x)
     print(json.dumps({
@@ -107,9 +91,10 @@ def main():
         "checkpoint_two_to_one": two_to_one,
         # The same global batches: 2 replicas of 16 against 1 replica of 32
         # on the synchronized statistics (the replica arithmetic itself)...
-        **compare(two, GLOBAL_BATCH, one, GLOBAL_BATCH, fused_b=False),
+        **compare(two, GLOBAL_BATCH, one, GLOBAL_BATCH, trained_a=trained_two, trained_b=trained_one_synchronized),
         # ...and against 1 replica on the fused kernel (the product's default).
-        "fused_weights_max_diff": compare(two, GLOBAL_BATCH, one, GLOBAL_BATCH)["weights_max_diff"],
+        "fused_weights_max_diff": compare(two, GLOBAL_BATCH, one, GLOBAL_BATCH, trained_a=trained_two,
+                                          trained_b=trained_one)["weights_max_diff"],
     }))
     return 0
 

@@ -29,29 +29,36 @@ def batches(global_batch, seed, context=None):
     return tf.data.Dataset.from_tensor_slices((x, labels, weights)).batch(per_replica, drop_remainder=True).repeat()
 
 
-def trained_weights(strategy, global_batch, loss="sc", fused=True):
-    """(weights before, weights after, names, trainable flags) of STEPS train steps of a small DANN_2."""
+def make_trainer(strategy, global_batch, loss="sc", fused=True, seed=0, run_dir=None) -> Trainer:
+    """A small DANN_2 on `batches`, STEPS steps per epoch, initialised from `seed`."""
     config = FitConfig(
         model=ModelConfig(preset="dann2", loss=loss, dropout=0.0, conv_filters=[4, 8, 8], lstm_units=8,
                           fused_batch_norm=fused,
                           embedding_dim=8, domain_hidden=8),
         train=TrainConfig(batch_size=global_batch, epochs=1, seed=0),
     )
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     plan = DataPlan(train_dataset=lambda seed, context=None: batches(global_batch, seed, context), val_dataset=None,
                     steps_per_epoch=STEPS, head_sizes=HEADS)
-    trainer = Trainer(config, strategy, plan, tempfile.mkdtemp())
+    return Trainer(config, strategy, plan, run_dir or tempfile.mkdtemp())
+
+
+def trained_weights(strategy, global_batch, loss="sc", fused=True):
+    """(weights before, weights after, names, trainable flags, trainer) of one epoch (STEPS train steps) of
+    `make_trainer`; the trainer's run folder holds the epoch's checkpoint."""
+    trainer = make_trainer(strategy, global_batch, loss, fused)
     model = trainer.network.training_model
     before = [v.numpy() for v in model.weights]
     trainer.fit(verbose=False)
     return before, [v.numpy() for v in model.weights], [v.path for v in model.weights], [
-        any(v is t for t in model.trainable_weights) for v in model.weights]
+        any(v is t for t in model.trainable_weights) for v in model.weights], trainer
 
 
-def compare(strategy_a, batch_a, strategy_b, batch_b, loss="sc", fused_b=True) -> dict:
-    """How far two strategies' trained weights are apart, and how far training moved the second's."""
-    _, after_a, _, _ = trained_weights(strategy_a, batch_a, loss)
-    before, after_b, names, trainable = trained_weights(strategy_b, batch_b, loss, fused=fused_b)
+def compare(strategy_a, batch_a, strategy_b, batch_b, loss="sc", fused_b=True, trained_a=None, trained_b=None) -> dict:
+    """How far two strategies' trained weights are apart, and how far training moved the second's.
+    `trained_a`/`trained_b`: a `trained_weights` result already at hand (not trained again)."""
+    after_a = (trained_a or trained_weights(strategy_a, batch_a, loss))[1]
+    before, after_b, names, trainable, _ = trained_b or trained_weights(strategy_b, batch_b, loss, fused=fused_b)
     unmoved = [name for name, start, end, train in zip(names, before, after_b, trainable)
                if train and np.array_equal(start, end)]
     return {
