@@ -11,7 +11,7 @@ import yaml
 
 from keras_ser.fit import main
 from pipelines.prepare import prepare
-from tests.helpers import tiny_emodb, tiny_model_config, tiny_savee, tone, write_wav
+from tests.helpers import tiny_emodb, tiny_savee, tone, write_wav
 
 pytestmark = pytest.mark.slow
 
@@ -29,16 +29,25 @@ def prepared_hop(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def run_dir(prepared_hop, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("run_folder")
-    out = folder / "run"
+def api_run(prepared_hop, tmp_path_factory):
+    """One run through the Python API (`keras_ser.fit`, as the README shows), its printed output kept."""
+    import keras_ser
+    from tests.helpers import TINY_MODEL
+
+    out = tmp_path_factory.mktemp("run_folder") / "run"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = main(["--prepared", prepared_hop, "--out", str(out), "--config", tiny_model_config(str(folder)),
-                     "--set", "train.epochs=2", "--set", "train.batch_size=16", "--seed", "1"])
-    assert code == 0
+        run = keras_ser.fit(data={"prepared": prepared_hop}, model=TINY_MODEL,
+                            train={"epochs": 2, "batch_size": 16, "seed": 1}, out=str(out))
     (out / "printed.txt").write_text(printed.getvalue())
-    return out
+    return run
+
+
+@pytest.fixture(scope="module")
+def run_dir(api_run):
+    import pathlib
+
+    return pathlib.Path(api_run.root)
 
 
 def test_the_prepared_folder_s_hop_is_the_run_s(run_dir):
@@ -82,28 +91,20 @@ def test_feature_settings_contradicting_the_prepared_folder_are_refused(prepared
     assert not (tmp_path / "x").exists()
 
 
-def test_export_segments_with_the_run_s_hop(run_dir, capsys):
-    from keras_ser.export import main as export
+def test_the_python_api_returns_the_run_and_exports_with_the_run_s_hop(api_run, run_dir, tmp_path):
+    import keras_ser
 
-    assert export([str(run_dir), "--format", "tflite"]) == 0
+    assert isinstance(api_run, keras_ser.Run) and api_run.root == str(run_dir)
+    assert api_run.results == json.loads((run_dir / "results.json").read_text())
+    assert api_run.results["tasks"] == ["arousal", "valence"] and len(api_run.history) == 2
+    assert api_run.config.features.segment_hop == HOP
+    # The README's five lines: export, load, call on a file.
+    written = api_run.export(formats="tflite")
     summary = json.loads((run_dir / "export" / "export.json").read_text())
     assert summary["features"]["segment_hop"] == HOP
-
-
-def test_the_python_api_trains_and_returns_the_run(prepared_hop, tmp_path):
-    import keras_ser
-    from tests.helpers import TINY_MODEL
-
-    run = keras_ser.fit(data={"prepared": prepared_hop}, model=TINY_MODEL, train={"epochs": 1, "batch_size": 16},
-                        task="arousal", out=str(tmp_path / "api"), verbose=False)
-    assert isinstance(run, keras_ser.Run) and run.root == str(tmp_path / "api")
-    assert run.results == json.loads((tmp_path / "api" / "results.json").read_text())
-    assert run.results["tasks"] == ["arousal"] and len(run.history) == 1
-    assert run.config.features.segment_hop == HOP and (tmp_path / "api" / "predictions.csv").exists()
-    # The README's five lines: export, load, call on a file.
-    written = run.export(formats="tflite")
     recognizer = keras_ser.Recognizer.load(written["tflite_none"]["path"])
     assert recognizer.features.segment_hop == HOP
     path = write_wav(str(tmp_path / "speech.wav"), tone(1.0, 16000, 200, 0.5, seed=3), 16000)
     prediction = recognizer(path)
-    assert set(prediction.probabilities) == {"arousal"} and len(prediction.timeline) == 1 + (16000 - 4240) // HOP
+    assert set(prediction.probabilities) == {"arousal", "valence"}
+    assert len(prediction.timeline) == 1 + (16000 - 4240) // HOP
