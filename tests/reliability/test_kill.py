@@ -1,6 +1,8 @@
 """SIGKILL at a random point, then rerun: the result equals an uninterrupted run."""
 
+import contextlib
 import glob
+import io
 import json
 import os
 import random
@@ -48,15 +50,19 @@ def test_killed_prepare_reruns_to_identical_output(tmp_path):
     corpus = tiny_emodb(str(tmp_path / "emodb"), speakers=("03", "08", "09", "10", "11", "12", "13", "14", "15", "16"),
                         emotions="WLEAFTN", seconds=1.0)
     reference, killed = str(tmp_path / "reference"), str(tmp_path / "killed")
-    # Reference and rerun as processes of their own, like the killed run (bytes are compared).
+    from pipelines.prepare import main as prepare
+
+    # Reference and rerun in this process, the killed run as a process of its own (bytes are compared).
     args = ["--corpus", f"emodb={corpus}", "--workers", "2", "--out"]
-    subprocess.run([sys.executable, "-m", "pipelines.prepare", *args, reference], check=True, capture_output=True)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert prepare([*args, reference]) == 0
     receipts = lambda: glob.glob(os.path.join(killed, "shards", "emodb", "*.json"))  # noqa: E731
     # Killed within 0.5 s of the first of 10 speakers' receipts, at the latest at the sixth.
     finished = _run_and_kill(["pipelines.prepare", *args, killed], receipts, (0.0, 0.5),
                              too_late=lambda: len(receipts()) > 5)
     assert not finished
-    subprocess.run([sys.executable, "-m", "pipelines.prepare", *args, killed], check=True, capture_output=True)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert prepare([*args, killed]) == 0
     expected, actual = _tree(reference), _tree(killed)
     summaries = [json.loads(tree.pop("summary.json")) for tree in (expected, actual)]
     for summary in summaries:
