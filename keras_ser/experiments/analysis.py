@@ -12,6 +12,10 @@ speakers the network trained on (labelled or unlabelled) minus the test side;
 a corpus with none left (a cross-corpus target tested on all its speakers)
 lends half of its test-side speakers, gender-balanced, to the training side.
 
+The per-utterance test predictions are read from the run's predictions.csv
+(the same decisions `keras_ser.evaluation.score` counted) rather than
+predicted again; a run folder without it is predicted by its network.
+
 Results are cached in the run folder (analysis.npz, analysis.json) and
 recomputed only when the analysis settings change.
 """
@@ -32,7 +36,7 @@ def analyse_run(run_dir: str, embedding_samples: int, probe_samples: int, seed: 
     cached = _load_cached(run_dir, settings)
     if cached is not None:
         return cached
-    from keras_ser.evaluation import collect_predictions, utterance_posteriors
+    from keras_ser.predictions import PREDICTIONS
     from keras_ser.runs import load_run
 
     run = load_run(run_dir, unroll=False)  # analysis only predicts: the loop traces faster
@@ -40,15 +44,9 @@ def analyse_run(run_dir: str, embedding_samples: int, probe_samples: int, seed: 
     rows = {f"{r['corpus']}/{r['utterance_id']}": r for r in prepared.utterances}
 
     tasks = run.config.tasks
-    segments = collect_predictions(run.network.inference_model, run.split_dataset("test"), tasks)
-    predictions = {}
-    for task in tasks:
-        keep = segments[f"{task}_weight"] > 0
-        ids, mean, labels = utterance_posteriors(segments["utterance"][keep], segments[f"{task}_probability"][keep],
-                                                 segments[f"{task}_label"][keep])
-        predictions[task] = {"ids": ids.astype(str), "labels": labels.astype(np.int64),
-                             "predicted": mean.argmax(axis=1).astype(np.int64)}
-
+    csv_path = os.path.join(run_dir, PREDICTIONS)
+    predictions = (predictions_from_csv(csv_path, tasks) if os.path.exists(csv_path)
+                   else predicted_utterances(run, tasks))
     probe_train, probe_test = probe_speakers(plan, prepared, seed)
     rng = np.random.default_rng(seed)
     test_sample = sample_embeddings(run, plan["test"], embedding_samples, rng, rows)
@@ -61,6 +59,39 @@ def analyse_run(run_dir: str, embedding_samples: int, probe_samples: int, seed: 
     result = {"predictions": predictions, "sample": test_sample, "probe": probe}
     _save(run_dir, settings, result)
     return result
+
+
+def predicted_utterances(run, tasks: List[str]) -> Dict[str, dict]:
+    """{task: {ids, labels, predicted}} of the labelled test utterances, from the run's network."""
+    from keras_ser.evaluation import collect_predictions, utterance_posteriors
+
+    segments = collect_predictions(run.network.inference_model, run.split_dataset("test"), tasks)
+    predictions = {}
+    for task in tasks:
+        keep = segments[f"{task}_weight"] > 0
+        ids, mean, labels = utterance_posteriors(segments["utterance"][keep], segments[f"{task}_probability"][keep],
+                                                 segments[f"{task}_label"][keep])
+        predictions[task] = {"ids": ids.astype(str), "labels": labels.astype(np.int64),
+                             "predicted": mean.argmax(axis=1).astype(np.int64)}
+    return predictions
+
+
+def predictions_from_csv(path: str, tasks: List[str]) -> Dict[str, dict]:
+    """As `predicted_utterances`, from a run's predictions.csv (one row per test utterance, sorted by id)."""
+    import csv
+
+    from keras_ser.export import CLASS_NAMES
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    predictions = {}
+    for task in tasks:
+        labelled = [r for r in rows if r[f"{task}_true"]]
+        names = CLASS_NAMES[task]
+        predictions[task] = {"ids": np.array([f"{r['corpus']}/{r['utterance_id']}" for r in labelled], dtype=str),
+                             "labels": np.array([names.index(r[f"{task}_true"]) for r in labelled], np.int64),
+                             "predicted": np.array([names.index(r[f"{task}_predicted"]) for r in labelled], np.int64)}
+    return predictions
 
 
 def probe_speakers(plan: dict, prepared, seed: int):

@@ -175,3 +175,23 @@ def test_custom_suite_with_speaker_folds(tones, tmp_path):
                  ["test"]["arousal"]["emodb"]["utterance"]["count"] for f in (0, 1))
     assert counts == 5 * 4
     assert "| no reversal |" in (out / "report.md").read_text()
+
+
+@shares_paper_run
+@pytest.mark.slow
+def test_analysis_reads_the_predictions_the_network_makes(paper_run):
+    """The report's per-utterance predictions come from predictions.csv: the same as predicting again."""
+    from keras_ser.experiments.analysis import predicted_utterances, predictions_from_csv
+    from keras_ser.runs import load_run
+
+    out, _ = paper_run
+    for group in ("multi", "cross-savee"):
+        run_dir = out / "runs" / group / "dann_2-s-c" / "seed0"
+        run = load_run(str(run_dir), unroll=False)
+        expected = predicted_utterances(run, run.config.tasks)
+        read = predictions_from_csv(str(run_dir / "predictions.csv"), run.config.tasks)
+        assert list(read) == list(expected) == ["arousal", "valence"]
+        for task in expected:
+            assert len(expected[task]["ids"]) > 0
+            for key in ("ids", "labels", "predicted"):
+                np.testing.assert_array_equal(read[task][key], expected[task][key], err_msg=f"{group} {task} {key}")
