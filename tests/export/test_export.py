@@ -161,17 +161,13 @@ def test_int8_waveform_signature_agrees_with_float_on_test_audio(exported, run):
                 assert quantized[task].argmax() == expected[task].argmax(), (path, task)
 
 
-def test_cli_exports_a_chosen_variant_to_a_chosen_folder(run_dir, tmp_path, capsys):
-    out = tmp_path / "exported"
-    assert main([run_dir, "--format", "tflite", "--quantize", "dynamic", "--out", str(out)]) == 0
-    assert sorted(os.listdir(out)) == ["export.json", "model_dynamic.tflite", "normalisation.json"]
-    assert "model_dynamic.tflite" in capsys.readouterr().out
-
-
-def test_cli_evaluate_scores_every_export_against_keras(run_dir, tmp_path, capsys):
+def test_cli_exports_the_chosen_variants_to_a_chosen_folder_and_scores_them_against_keras(run_dir, tmp_path, capsys):
     out = tmp_path / "scored"
     assert main([run_dir, "--format", "tflite", "--quantize", "none,dynamic", "--out", str(out), "--evaluate"]) == 0
+    # The chosen variants only, in the chosen folder.
+    assert sorted(os.listdir(out)) == ["export.json", "model.tflite", "model_dynamic.tflite", "normalisation.json"]
     printed = capsys.readouterr().out
+    assert "model_dynamic.tflite" in printed
     assert "| model | arousal UA | vs Keras | valence UA | vs Keras |" in printed
     assert "| keras | " in printed and "| tflite_dynamic | " in printed
     evaluation = json.load(open(out / "export.json"))["evaluation"]
