@@ -65,3 +65,16 @@ def tiny_model_config(folder: str) -> str:
     with open(path, "w") as f:
         yaml.safe_dump({"model": TINY_MODEL}, f)
     return path
+
+
+def free_ports(count: int) -> list:
+    """`count` TCP ports free on 127.0.0.1 right now (for loopback clusters)."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
