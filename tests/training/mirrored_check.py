@@ -51,8 +51,9 @@ def batch_norm_kernels(trainer):
 
 
 def interchange(source, target, x):
-    """Restores `source`'s checkpoint into a fresh trainer under `target`: max weight and prediction differences."""
-    trainer, weights = source
+    """Restores the checkpoint of `source` (a `trained_weights` result) into a fresh trainer under `target`:
+    max weight and prediction differences."""
+    _, weights, _, _, trainer = source
     # Other initial weights (seed 1): restoring must set them all.
     restored = make_trainer(target, GLOBAL_BATCH, fused=trainer.config.model.fused_batch_norm, seed=1,
                             run_dir=trainer.run_dir)
@@ -79,14 +80,13 @@ def main():
     trained_two = trained_weights(two, GLOBAL_BATCH)
     trained_one_synchronized = trained_weights(one, GLOBAL_BATCH, fused=False)
     trained_one = trained_weights(one, GLOBAL_BATCH)
-    run_two, run_one = (trained_two[4], trained_two[1]), (trained_one[4], trained_one[1])
     x = np.random.default_rng(2).normal(size=(8, 32, 129, 1)).astype("float32")
-    one_to_two, two_to_one = interchange(run_one, two, x), interchange(run_two, one, x)
+    one_to_two, two_to_one = interchange(trained_one, two, x), interchange(trained_two, one, x)
     print(json.dumps({
         "replicas": two.num_replicas_in_sync,
         "center_max_diff": float(np.max(np.abs(centers_two - centers_one))),
         "center_moved": float(np.max(np.abs(centers_one - np.array([[0.5] * 6, [-0.5] * 6])))),
-        "fused_batch_norm": {"one": batch_norm_kernels(run_one[0]), "two": batch_norm_kernels(run_two[0])},
+        "fused_batch_norm": {"one": batch_norm_kernels(trained_one[4]), "two": batch_norm_kernels(trained_two[4])},
         "checkpoint_one_to_two": one_to_two,
         "checkpoint_two_to_one": two_to_one,
         # The same global batches: 2 replicas of 16 against 1 replica of 32

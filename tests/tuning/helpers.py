@@ -1,7 +1,6 @@
 """Shared set-up for the tuning tests: a tiny model on the tiny tone corpora."""
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -37,12 +36,6 @@ def start_search(argv: list, log_prefix: str, tuner_id: str = None, port: int = 
         env.update(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(port))
     return subprocess.Popen([sys.executable, "-m", "tuning.search", *argv], cwd=REPO, env=env,
                             stdout=open(log_prefix + ".out", "w"), stderr=open(log_prefix + ".err", "w"))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def kill(process: subprocess.Popen) -> None:

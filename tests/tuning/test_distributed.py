@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from tests.tuning.helpers import free_port, kill, search_argv, start_search, tail
+from tests.helpers import free_ports
+from tests.tuning.helpers import kill, search_argv, start_search, tail
 
 
 @pytest.mark.xdist_group("cluster")  # never alongside another loopback cluster
@@ -15,7 +16,7 @@ from tests.tuning.helpers import free_port, kill, search_argv, start_search, tai
 def test_chief_and_two_workers_share_one_search(tiny_config_path, tmp_path):
     out = str(tmp_path / "search")
     argv = search_argv(tiny_config_path, out, trials=3)
-    port = free_port()
+    port, = free_ports(1)
     logs = {name: str(tmp_path / name) for name in ("chief", "tuner0", "tuner1")}
     processes = {}
     try:
