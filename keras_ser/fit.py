@@ -67,8 +67,12 @@ def build_data(config: FitConfig, prepared, plan):
     streams = {}
 
     def train_dataset(seed, context=None):
-        """Epoch `seed`'s batches; one record order (and in-memory cache) per input pipeline for the whole run."""
-        pipeline = context.input_pipeline_id if context is not None else 0
+        """Epoch `seed`'s batches; one record order (and in-memory cache) per input pipeline for the whole run.
+
+        Streams are kept per input context: a stream cuts per-replica batches of its context's size, so a
+        call without one (global batches) must not hand its stream to a later distributed call."""
+        pipeline = ((context.input_pipeline_id, context.num_input_pipelines, context.num_replicas_in_sync)
+                    if context is not None else None)
         if pipeline not in streams:
             mean, std = normalisation.arrays(plan.train + plan.unlabelled)
             streams[pipeline] = TrainingStream(

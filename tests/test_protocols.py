@@ -62,3 +62,23 @@ def test_no_speaker_is_read_by_two_splits(tones, protocol):
         assert {s.split("/")[0] for s in test} == {"emodb"}
     else:
         assert {s.split("/")[0] for s in test} == {"emodb", "savee"}
+
+
+def test_training_batches_follow_each_callers_input_context(tones):
+    """A data plan asked for global batches first and per-replica batches later (as a benchmark or
+    a caller sharing one plan between strategies does) cuts each at its own size."""
+    import tensorflow as tf
+
+    config = load_fit_config(None, {"data": {"prepared": tones}, "out": "unused", "model": dict(TINY_MODEL),
+                                    "train": {"batch_size": 16}, "protocol": "multi"})
+    prepared = PreparedCorpora(tones)
+    data_plan, _, _, _ = build_data(config, prepared, plan_speakers(config, prepared))
+
+    def batch_size(context=None):
+        x, _, _ = next(iter(data_plan.train_dataset(0, context)))
+        return int(x.shape[0])
+
+    assert batch_size() == 16
+    two_replicas = tf.distribute.InputContext(num_input_pipelines=1, input_pipeline_id=0, num_replicas_in_sync=2)
+    assert batch_size(two_replicas) == 8
+    assert batch_size() == 16
