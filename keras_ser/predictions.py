@@ -71,6 +71,21 @@ def write_predictions(path: str, rows: List[dict], tasks: List[str]) -> str:
     return path
 
 
+def read_predictions(path: str, tasks: List[str]) -> Dict[str, dict]:
+    """{task: {"ids", "labels", "predicted"}} of the labelled utterances of a predictions.csv written by
+    `write_predictions` (as `keras_ser.experiments.analysis.predicted_utterances` gives them)."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    predictions = {}
+    for task in tasks:
+        labelled = [r for r in rows if r[f"{task}_true"]]
+        names = CLASS_NAMES[task]
+        predictions[task] = {"ids": np.array([f"{r['corpus']}/{r['utterance_id']}" for r in labelled], dtype=str),
+                             "labels": np.array([names.index(r[f"{task}_true"]) for r in labelled], np.int64),
+                             "predicted": np.array([names.index(r[f"{task}_predicted"]) for r in labelled], np.int64)}
+    return predictions
+
+
 def write_plots(folder: str, history: List[dict], test: dict, system: str) -> Dict[str, str]:
     """Training curves and per-corpus confusion matrices as PNGs in `folder`; returns {name: path}."""
     from keras_ser.experiments import plots

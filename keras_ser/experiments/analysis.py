@@ -36,7 +36,7 @@ def analyse_run(run_dir: str, embedding_samples: int, probe_samples: int, seed: 
     cached = _load_cached(run_dir, settings)
     if cached is not None:
         return cached
-    from keras_ser.predictions import PREDICTIONS
+    from keras_ser.predictions import PREDICTIONS, read_predictions
     from keras_ser.runs import load_run
 
     run = load_run(run_dir, unroll=False)  # analysis only predicts: the loop traces faster
@@ -45,7 +45,7 @@ def analyse_run(run_dir: str, embedding_samples: int, probe_samples: int, seed: 
 
     tasks = run.config.tasks
     csv_path = os.path.join(run_dir, PREDICTIONS)
-    predictions = (predictions_from_csv(csv_path, tasks) if os.path.exists(csv_path)
+    predictions = (read_predictions(csv_path, tasks) if os.path.exists(csv_path)
                    else predicted_utterances(run, tasks))
     probe_train, probe_test = probe_speakers(plan, prepared, seed)
     rng = np.random.default_rng(seed)
@@ -73,24 +73,6 @@ def predicted_utterances(run, tasks: List[str]) -> Dict[str, dict]:
                                                  segments[f"{task}_label"][keep])
         predictions[task] = {"ids": ids.astype(str), "labels": labels.astype(np.int64),
                              "predicted": mean.argmax(axis=1).astype(np.int64)}
-    return predictions
-
-
-def predictions_from_csv(path: str, tasks: List[str]) -> Dict[str, dict]:
-    """As `predicted_utterances`, from a run's predictions.csv (one row per test utterance, sorted by id)."""
-    import csv
-
-    from keras_ser.export import CLASS_NAMES
-
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    predictions = {}
-    for task in tasks:
-        labelled = [r for r in rows if r[f"{task}_true"]]
-        names = CLASS_NAMES[task]
-        predictions[task] = {"ids": np.array([f"{r['corpus']}/{r['utterance_id']}" for r in labelled], dtype=str),
-                             "labels": np.array([names.index(r[f"{task}_true"]) for r in labelled], np.int64),
-                             "predicted": np.array([names.index(r[f"{task}_predicted"]) for r in labelled], np.int64)}
     return predictions
 
 

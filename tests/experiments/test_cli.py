@@ -181,7 +181,8 @@ def test_custom_suite_with_speaker_folds(tones, tmp_path):
 @pytest.mark.slow
 def test_analysis_reads_the_predictions_the_network_makes(paper_run):
     """The report's per-utterance predictions come from predictions.csv: the same as predicting again."""
-    from keras_ser.experiments.analysis import predicted_utterances, predictions_from_csv
+    from keras_ser.experiments.analysis import predicted_utterances
+    from keras_ser.predictions import read_predictions
     from keras_ser.runs import load_run
 
     out, _ = paper_run
@@ -189,7 +190,7 @@ def test_analysis_reads_the_predictions_the_network_makes(paper_run):
         run_dir = out / "runs" / group / "dann_2-s-c" / "seed0"
         run = load_run(str(run_dir), unroll=False)
         expected = predicted_utterances(run, run.config.tasks)
-        read = predictions_from_csv(str(run_dir / "predictions.csv"), run.config.tasks)
+        read = read_predictions(str(run_dir / "predictions.csv"), run.config.tasks)
         assert list(read) == list(expected) == ["arousal", "valence"]
         for task in expected:
             assert len(expected[task]["ids"]) > 0
