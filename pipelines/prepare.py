@@ -149,6 +149,33 @@ class DecodePool:
 SPECTROGRAM_BATCH = 4096
 
 
+def _tensorflow():
+    """TensorFlow; when this process imports it first, without importing Keras.
+
+    TensorFlow's import loads Keras's optimizers eagerly (to register them for
+    SavedModel loading), and Keras imports scikit-learn: 2-3 s of the few
+    seconds `python -m pipelines.prepare` takes, in a process that never uses
+    Keras. With TF_USE_LEGACY_KERAS set during the import, TensorFlow looks
+    for tf_keras's optimizers instead and skips the import when tf_keras is
+    not installed (when it is, that is what it imports). The variable is
+    restored at once: `tf.keras` and a later `import keras` are unaffected.
+    """
+    if "tensorflow" in sys.modules or "keras" in sys.modules:
+        import tensorflow as tf
+
+        return tf
+    previous = os.environ.get("TF_USE_LEGACY_KERAS")
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    try:
+        import tensorflow as tf
+    finally:
+        if previous is None:
+            del os.environ["TF_USE_LEGACY_KERAS"]
+        else:
+            os.environ["TF_USE_LEGACY_KERAS"] = previous
+    return tf
+
+
 def spectrogram_fn(config: FeatureConfig):
     """waveforms -> their (segments, 32, 129) log spectrograms, one array per waveform.
 
@@ -158,8 +185,7 @@ def spectrogram_fn(config: FeatureConfig):
     spectrogram is computed on its own row, so the values equal
     `log_spectrogram_segments` of the single utterance bit for bit (tested).
     """
-    import tensorflow as tf
-
+    tf = _tensorflow()
     from keras_ser.features import log_spectrogram, segment_waveform_np
 
     batched = tf.function(lambda segments: log_spectrogram(segments, config),

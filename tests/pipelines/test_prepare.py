@@ -140,3 +140,24 @@ def test_corrupted_shard_is_rewritten_by_a_rerun(corpus, tmp_path):
         f.write(b"\x00garbage\x00")
     assert prepare({"emodb": corpus}, out, workers=1, verbose=False)["shards_written"] == 1
     assert open(shard, "rb").read() == good
+
+
+def test_the_prepare_process_imports_tensorflow_without_keras_and_leaves_tf_keras_working(tmp_path):
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = tmp_path / "prepared"
+    script = (
+        "import os, sys\n"
+        "from pipelines.prepare import main\n"
+        f"assert main(['--corpus', 'emodb={tiny_emodb(str(tmp_path / 'emodb'))}', '--out', {str(out)!r}]) == 0\n"
+        "print('keras' in sys.modules, 'sklearn' in sys.modules, os.environ.get('TF_USE_LEGACY_KERAS'))\n"
+        "import tensorflow as tf\n"
+        "print(tf.keras.layers.Dense.__module__.split('.')[0])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "False", "None", "keras"]
+    assert json.loads((out / "summary.json").read_text())["corpora"]["emodb"]["train"]["segments"] > 0
