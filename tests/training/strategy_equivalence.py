@@ -54,11 +54,10 @@ def trained_weights(strategy, global_batch, loss="sc", fused=True):
         any(v is t for t in model.trainable_weights) for v in model.weights], trainer
 
 
-def compare(strategy_a, batch_a, strategy_b, batch_b, loss="sc", fused_b=True, trained_a=None, trained_b=None) -> dict:
-    """How far two strategies' trained weights are apart, and how far training moved the second's.
-    `trained_a`/`trained_b`: a `trained_weights` result already at hand (not trained again)."""
-    after_a = (trained_a or trained_weights(strategy_a, batch_a, loss))[1]
-    before, after_b, names, trainable, _ = trained_b or trained_weights(strategy_b, batch_b, loss, fused=fused_b)
+def distance(trained_a, trained_b) -> dict:
+    """How far two `trained_weights` results are apart, and how far training moved the second's weights."""
+    after_a = trained_a[1]
+    before, after_b, names, trainable, _ = trained_b
     unmoved = [name for name, start, end, train in zip(names, before, after_b, trainable)
                if train and np.array_equal(start, end)]
     return {
@@ -68,3 +67,8 @@ def compare(strategy_a, batch_a, strategy_b, batch_b, loss="sc", fused_b=True, t
         "unmoved_trainable": unmoved,
         "weights_count": len(after_b),
     }
+
+
+def compare(strategy_a, batch_a, strategy_b, batch_b, loss="sc", fused_b=True) -> dict:
+    """`distance` of the same training under two strategies (each with its own batch size)."""
+    return distance(trained_weights(strategy_a, batch_a, loss), trained_weights(strategy_b, batch_b, loss, fused=fused_b))
