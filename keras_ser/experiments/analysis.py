@@ -28,6 +28,7 @@ import numpy as np
 
 PROBE_LABELS = ("corpus", "language", "gender")
 LABEL_FIELDS = ("corpus", "speaker", "gender", "language", "emotion")
+EMBEDDING_BATCH = 512  # segments per call of the feature extractor
 
 
 def analyse_run(run_dir: str, embedding_samples: int, probe_samples: int, seed: int = 0) -> dict:
@@ -103,18 +104,23 @@ def sample_embeddings(run, speakers: List[str], count: int, rng, rows) -> Dict[s
     total = run.prepared.count_segments(speakers)
     chosen = np.zeros(total, bool)
     chosen[rng.choice(total, size=min(count, total), replace=False)] = True
-    embeddings, utterances, start = [], [], 0
+    spectrograms, utterances, start = [], [], 0
     for x, labels, _ in run.dataset(speakers) if speakers else []:
         mask = chosen[start:start + x.shape[0]]
         if mask.shape[0] < x.shape[0]:  # more records than the manifest counted: never sampled
             mask = np.concatenate([mask, np.zeros(x.shape[0] - mask.shape[0], bool)])
         start += x.shape[0]
         if mask.any():
-            embeddings.append(np.asarray(run.network.extractor(x.numpy()[mask], training=False)))
+            spectrograms.append(x.numpy()[mask])
             utterances.append(labels["utterance"].numpy()[mask])
     ids = np.concatenate(utterances).astype(str) if utterances else np.zeros(0, str)
-    sample = {"embedding": np.concatenate(embeddings) if embeddings else np.zeros((0, run.config.model.embedding_dim)),
-              "utterance": ids}
+    embedding = np.zeros((0, run.config.model.embedding_dim), np.float32)
+    if spectrograms:
+        # The chosen segments in a few large calls, not one small call per batch read.
+        chosen_x = np.concatenate(spectrograms)
+        embedding = np.concatenate([np.asarray(run.network.extractor(chosen_x[i:i + EMBEDDING_BATCH], training=False))
+                                    for i in range(0, len(chosen_x), EMBEDDING_BATCH)])
+    sample = {"embedding": embedding, "utterance": ids}
     for field in LABEL_FIELDS:
         sample[field] = np.array([rows[u][field] for u in ids], dtype=str)
     return sample
