@@ -35,12 +35,14 @@ def released_after_training():
     try:
         yield
     finally:
-        for name in set(registry) - before:
-            if name.startswith("CustomGradient-"):
-                del registry[name]
-        keras.backend.clear_session(free_memory=False)
-        gc.collect()
-        gc.unfreeze()
+        try:
+            for name in set(registry) - before:
+                if name.startswith("CustomGradient-"):
+                    del registry[name]
+            keras.backend.clear_session(free_memory=False)
+            gc.collect()
+        finally:
+            gc.unfreeze()
         _return_freed_memory()
 
 
