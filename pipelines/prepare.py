@@ -160,7 +160,7 @@ def _tensorflow():
     not installed (when it is, that is what it imports). The variable is
     restored at once: `tf.keras` and a later `import keras` are unaffected.
     """
-    if "tensorflow" in sys.modules or "keras" in sys.modules:
+    if "tensorflow" in sys.modules:  # also whenever Keras is loaded: Keras imports TensorFlow
         import tensorflow as tf
 
         return tf
