@@ -116,16 +116,17 @@ class ModelConfig:
     # eq. (6): L_E = lambda * softmax + (1 - lambda) * center.
     lambda_: float = 0.5
     center_alpha: float = 0.5
-    # "bounded": each task's embedding is L2-normalised, classified by a
-    # cosine classifier at scale `cosine_scale` and pulled to unit-norm
-    # centers, so neither term of eq. (6) falls by shrinking the embedding.
-    # "unbounded": linear classifier and center loss on the raw embedding
-    # (eq. 4 as printed), whose minimum is approached by shrinking the
-    # embedding towards zero while the classifier grows. "proxy": as
-    # bounded, but the centers are the cosine classifier's class directions
-    # (held constant by the center term) instead of running (Wen) centers,
-    # which can meet where every segment of a task has gathered.
-    center_form: str = "bounded"
+    # "proxy" (default): each task's embedding is L2-normalised and
+    # classified by a cosine classifier at scale `cosine_scale`; the center
+    # term pulls it to its class's classifier direction (held constant by the
+    # center term), so neither term of eq. (6) falls by shrinking the
+    # embedding and the centers stay the classifier's angle apart.
+    # "bounded": as proxy, but with running (Wen) unit-norm centers, which can
+    # meet where every segment of a task has gathered (cross-protocol valence
+    # at chance at lambda 0.1). "unbounded": linear classifier and center loss
+    # on the raw embedding (eq. 4 as printed), whose minimum is approached by
+    # shrinking the embedding towards zero while the classifier grows.
+    center_form: str = "proxy"
     # Units of each task's linear projection of the shared embedding, the
     # space its classifier and center loss act on; 0 = the shared embedding.
     task_dim: int = 32

@@ -292,8 +292,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--center-alpha", type=float,
                         help="learning rate of the center-loss centers, model.center_alpha (default 0.5)")
     parser.add_argument("--center-form", choices=["bounded", "proxy", "unbounded"],
-                        help="model.center_form; bounded (default): unit-norm task embeddings, cosine classifier, "
-                             "unit centers; proxy: as bounded with the classifier's class directions as centers; "
+                        help="model.center_form; proxy (default): unit-norm task embeddings, cosine classifier, the "
+                             "classifier's class directions as centers; bounded: as proxy with running unit centers; "
                              "unbounded: linear classifier and center loss on the raw embedding")
     parser.add_argument("--epochs", type=int, help="maximum epochs")
     parser.add_argument("--batch-size", type=int, help="global batch size (default 128)")

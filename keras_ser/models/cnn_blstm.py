@@ -2,14 +2,17 @@
 
     spectrogram (32, 129, 1)
       -> [Conv2D 3x3 -> BatchNorm -> ReLU -> MaxPool (mostly over frequency)] x 3
-      -> (16 time steps, 8 x 48 features) -> BLSTM(64) -> Dense(64, relu) = embedding
+      -> (16 time steps, 8 x 48 features) -> BLSTM(64) -> Dense(64), linear = embedding
     embedding -> per task: Dense(32) projection -> L2 normalisation = task embedding
     task embedding -> CosineClassifier(2, scale s)                    [L_E, eq. (6)]
-    task embedding -> CenterLoss, unit centers (training model only)  [eq. (4)-(5)]
+    task embedding -> ProxyCenterLoss: 2 - 2 cos to the classifier's class
+                      direction (training model only)                 [eq. (4)-(5)]
     embedding -> GradientReversal(gamma) -> Dense(64) -> Dense(n) per domain head   [L_D]
 
-With `center_form: unbounded` the task embedding is the raw projection, the
-classifier a Dense(2) and the centers unconstrained (eq. 4 as printed).
+With `center_form: bounded` the centers are running (Wen) unit centers
+(`CenterLoss(unit_centers=True)`); with `center_form: unbounded` the task
+embedding is the raw projection, the classifier a Dense(2) and the centers
+unconstrained (eq. 4 as printed).
 Each task's layers (`<task>_projection`, `<task>`, `<task>_center`) act on
 that task alone; `task_layers` names them.
 
@@ -39,7 +42,7 @@ class EmotionNetwork:
     inference_model: keras.Model
     extractor: keras.Model
     reversal: keras.layers.Layer
-    center_losses: Dict[str, CenterLoss]
+    center_losses: Dict[str, keras.layers.Layer]  # CenterLoss or ProxyCenterLoss per task
     tasks: List[str]
     heads: List[str]
 

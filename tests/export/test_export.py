@@ -19,8 +19,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("export")]
 FLOAT_TOLERANCE = 1e-4
 # Largest posterior difference from Keras on real segments: float16 weights keep
 # about 3 significant digits; dynamic range stores int8 weights (activations float).
-# Measured on the tiny run: float16 8e-5, dynamic 1.3e-3 (int8: 3.6e-3).
-QUANTIZED_TOLERANCE = {"float16": 1e-3, "dynamic": 1e-2}
+# Measured on the tiny run (proxy center form, the default): float16 3.6e-4,
+# dynamic 1.2e-2 (bounded form: 8e-5 and 1.3e-3); a broken quantization is
+# off by tenths.
+QUANTIZED_TOLERANCE = {"float16": 1e-3, "dynamic": 2e-2}
 # Softmax outputs sum to 1 up to float round-off, except int8's dequantized
 # outputs (steps of 1/256 per class).
 SUM_TOLERANCE = {"savedmodel": 1e-5, "tflite_none": 1e-5, "tflite_float16": 1e-5, "tflite_dynamic": 1e-5,

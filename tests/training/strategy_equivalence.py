@@ -29,24 +29,25 @@ def batches(global_batch, seed, context=None):
     return tf.data.Dataset.from_tensor_slices((x, labels, weights)).batch(per_replica, drop_remainder=True).repeat()
 
 
-def make_trainer(strategy, global_batch, loss="sc", fused=True, seed=0, run_dir=None) -> Trainer:
-    """A small DANN_2 on `batches`, STEPS steps per epoch, initialised from `seed`."""
+def make_trainer(strategy, global_batch, loss="sc", fused=True, seed=0, run_dir=None, center_form="bounded",
+                 steps=STEPS) -> Trainer:
+    """A small DANN_2 on `batches`, `steps` steps per epoch, initialised from `seed`."""
     config = FitConfig(
         model=ModelConfig(preset="dann2", loss=loss, dropout=0.0, conv_filters=[4, 8, 8], lstm_units=8,
-                          fused_batch_norm=fused,
+                          fused_batch_norm=fused, center_form=center_form,
                           embedding_dim=8, domain_hidden=8),
         train=TrainConfig(batch_size=global_batch, epochs=1, seed=0),
     )
     keras.utils.set_random_seed(seed)
     plan = DataPlan(train_dataset=lambda seed, context=None: batches(global_batch, seed, context), val_dataset=None,
-                    steps_per_epoch=STEPS, head_sizes=HEADS)
+                    steps_per_epoch=steps, head_sizes=HEADS)
     return Trainer(config, strategy, plan, run_dir or tempfile.mkdtemp())
 
 
-def trained_weights(strategy, global_batch, loss="sc", fused=True):
-    """(weights before, weights after, names, trainable flags, trainer) of one epoch (STEPS train steps) of
+def trained_weights(strategy, global_batch, loss="sc", fused=True, center_form="bounded", steps=STEPS):
+    """(weights before, weights after, names, trainable flags, trainer) of one epoch (`steps` train steps) of
     `make_trainer`; the trainer's run folder holds the epoch's checkpoint."""
-    trainer = make_trainer(strategy, global_batch, loss, fused)
+    trainer = make_trainer(strategy, global_batch, loss, fused, center_form=center_form, steps=steps)
     model = trainer.network.training_model
     before = [v.numpy() for v in model.weights]
     trainer.fit(verbose=False)

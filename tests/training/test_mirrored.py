@@ -22,7 +22,7 @@ def test_two_replicas_train_like_one():
     # The centers moved, and moved identically (all-reduced sums and counts).
     assert report["center_moved"] > 0.1
     assert report["center_max_diff"] < 1e-6
-    # Whole train steps (reversal, center loss, domain heads, synchronized BN):
+    # Whole train steps of the bounded form (running centers, reversal, domain heads, synchronized BN):
     # identical weights up to float summation order...
     assert report["weights_count"] > 20
     assert report["weights_max_diff"] < 1e-5
@@ -32,6 +32,10 @@ def test_two_replicas_train_like_one():
     # The fused kernel (one replica's default) computes the same step in its
     # own float arithmetic: measured 3.1e-5 after these steps.
     assert report["fused_weights_max_diff"] < 1e-4
+    # The default (proxy) center form: one whole step, every trainable weight moved.
+    proxy = report["proxy"]
+    assert proxy["weights_max_diff"] < 1e-5 and proxy["unmoved_trainable"] == []
+    assert proxy["weights_moved"] > 100 * 1e-5
     # One replica runs the fused BatchNorm kernel, two the synchronized statistics.
     assert report["fused_batch_norm"] == {"one": True, "two": False}
     # Checkpoints move between the two: the same weights and predictions

@@ -33,11 +33,17 @@ def test_total_is_lambda_weighted_softmax_and_center_plus_domain_terms():
     np.testing.assert_allclose(softmax_only["total"], terms["arousal_softmax"] + terms["corpus_domain"], rtol=1e-6)
 
 
-@pytest.fixture(scope="module")
-def network():
+@pytest.fixture(scope="module", params=["proxy", "bounded"])
+def network(request):
+    """The default center form (proxy) and running unit centers (bounded)."""
     tf.keras.utils.set_random_seed(0)
-    config = ModelConfig(**TINY_MODEL, dropout=0.0)
+    config = ModelConfig(**TINY_MODEL, dropout=0.0, center_form=request.param)
     return build_network(config, FeatureConfig(), TASKS, HEADS, {"gender": 2, "corpus": 3})
+
+
+def _center_form(network) -> str:
+    """bounded: running centers (layer state); proxy: none."""
+    return "bounded" if network.center_losses["arousal"].weights else "proxy"
 
 
 def _batch(seed=0, n=6):
@@ -121,7 +127,9 @@ def test_masked_samples_contribute_nothing(network):
     assert total == pytest.approx(total_flipped, rel=1e-6)
     for path, gradient in gradients.items():
         np.testing.assert_allclose(gradients_flipped[path], gradient, rtol=1e-5, atol=1e-8)
-    for task in TASKS:
+    # Running centers (bounded form) move only towards labelled samples; proxy centers have no state.
+    assert sorted(centers) == sorted(centers_flipped) == (TASKS if _center_form(network) == "bounded" else [])
+    for task in centers:
         np.testing.assert_allclose(centers_flipped[task], centers[task], rtol=1e-6)
     # A task with no labelled sample gives its own layers no gradient at all.
     weights["valence"][:] = 0.0
@@ -134,7 +142,7 @@ def test_masked_samples_contribute_nothing(network):
 
 def test_unrolled_export_network_computes_what_the_training_network_computes(network):
     """Training builds the LSTM as a loop, export unrolled: same weights, same outputs."""
-    config = ModelConfig(**TINY_MODEL, dropout=0.0)
+    config = ModelConfig(**TINY_MODEL, dropout=0.0, center_form=_center_form(network))
     unrolled = build_network(config, FeatureConfig(), TASKS, HEADS, {"gender": 2, "corpus": 3}, unroll=True)
     assert [w.shape for w in unrolled.training_model.weights] == [w.shape for w in network.training_model.weights]
     unrolled.training_model.set_weights(network.training_model.get_weights())
