@@ -35,13 +35,19 @@ def _has_center_loss(config: FitConfig) -> bool:
     return config.model.loss == "sc"
 
 
+def _has_running_centers(config: FitConfig) -> bool:
+    # alpha is the step of the running (Wen) centers; the proxy form's centers
+    # are the classifier's class directions, which alpha does not move.
+    return _has_center_loss(config) and config.model.center_form != "proxy"
+
+
 # hyperparameter name -> setting. Names are what the trial table, the plot and `--fix` use.
 SEARCH_SPACE: Dict[str, SearchedSetting] = {
     # Gradient reversal coefficient; the paper's 0.3 sits mid-range on a log scale.
     "gamma": SearchedSetting("model.gamma", 0.01, 3.0, "log", _has_domain_heads),
     # eq. (6): L_E = lambda * softmax + (1 - lambda) * center
     "lambda": SearchedSetting("model.lambda_", 0.05, 1.0, "linear", _has_center_loss),
-    "center_alpha": SearchedSetting("model.center_alpha", 0.05, 1.0, "linear", _has_center_loss),
+    "center_alpha": SearchedSetting("model.center_alpha", 0.05, 1.0, "linear", _has_running_centers),
     # Range per optimizer below (Adadelta's default rate is 1.0, Adam's 1e-3).
     "learning_rate": SearchedSetting("train.learning_rate", 0.05, 3.0, "log"),
 }

@@ -15,7 +15,7 @@ from typing import Optional
 
 import keras_tuner
 
-from keras_ser.config import FitConfig, from_dict, load_yaml
+from keras_ser.config import ConfigError, FitConfig, from_dict, load_yaml
 from keras_ser.training.memory import released_after_training
 from keras_ser.io import atomic_write_json
 
@@ -143,6 +143,11 @@ def make_tuner(config: FitConfig, tuner: str, trials: int, strategy=None, fixed:
 
     if tuner not in ORACLES:
         raise ValueError(f"--tuner: {tuner!r} is not accepted; choose one of {', '.join(ORACLES)}")
+    searched = FitHyperModel(config).ranges()
+    for name in fixed or {}:
+        if name not in searched:
+            raise ConfigError(f"--fix {name}: not a searched setting of this configuration (it would not change "
+                              f"the trained model); searched: {', '.join(searched)}")
     hyperparameters = keras_tuner.HyperParameters()
     for name, value in (fixed or {}).items():
         hyperparameters.Fixed(name, value)

@@ -12,7 +12,8 @@ def _config(**tree):
 
 
 def test_defaults_are_the_config_values():
-    config = _config(model={"gamma": 0.2, "lambda": 0.4, "center_alpha": 0.6}, train={"learning_rate": 0.8})
+    config = _config(model={"gamma": 0.2, "lambda": 0.4, "center_alpha": 0.6, "center_form": "bounded"},
+                     train={"learning_rate": 0.8})
     hp = keras_tuner.HyperParameters()
     built = FitHyperModel(config).build(hp)
     assert hp.values == {"gamma": 0.2, "lambda": 0.4, "center_alpha": 0.6, "learning_rate": 0.8}
@@ -26,7 +27,7 @@ def test_defaults_are_the_config_values():
 def test_sampled_values_reach_the_trial_config():
     hp = keras_tuner.HyperParameters()
     hp.values.update({"gamma": 1.5, "lambda": 0.1, "center_alpha": 0.9, "learning_rate": 0.07})
-    built = FitHyperModel(_config()).build(hp)
+    built = FitHyperModel(_config(model={"center_form": "bounded"})).build(hp)
     assert (built.model.gamma, built.model.lambda_, built.model.center_alpha, built.train.learning_rate) == (
         1.5, 0.1, 0.9, 0.07)
 
@@ -41,8 +42,21 @@ def test_fixed_value_overrides_the_search_and_the_default():
 
 def test_only_settings_that_change_the_model_are_searched():
     assert set(FitHyperModel(_config(model={"loss": "s"})).ranges()) == {"gamma", "learning_rate"}
-    assert set(FitHyperModel(_config(model={"preset": "baseline"})).ranges()) == {
+    # alpha steps running centers; the default proxy centers are the classifier's directions.
+    assert set(FitHyperModel(_config(model={"preset": "baseline"})).ranges()) == {"lambda", "learning_rate"}
+    assert set(FitHyperModel(_config(model={"preset": "baseline", "center_form": "bounded"})).ranges()) == {
         "lambda", "center_alpha", "learning_rate"}
+    assert "center_alpha" in FitHyperModel(_config(model={"center_form": "unbounded"})).ranges()
+
+
+def test_fixing_a_setting_that_is_not_searched_is_an_error(tmp_path):
+    from keras_ser.config import ConfigError
+    from tuning.tuner import make_tuner
+
+    config = load_fit_config(None, {"out": str(tmp_path / "search")})
+    with pytest.raises(ConfigError, match="--fix center_alpha: not a searched setting"):
+        make_tuner(config, "random", 1, fixed={"center_alpha": 0.3})
+    assert not (tmp_path / "search").exists()
 
 
 def test_ranges_follow_the_optimizer_and_include_the_default():
