@@ -143,20 +143,20 @@ def make_tuner(config: FitConfig, tuner: str, trials: int, strategy=None, fixed:
 
     if tuner not in ORACLES:
         raise ValueError(f"--tuner: {tuner!r} is not accepted; choose one of {', '.join(ORACLES)}")
-    searched = FitHyperModel(config).ranges()
-    for name in fixed or {}:
+    hypermodel = FitHyperModel(config)
+    searched = hypermodel.ranges()
+    hyperparameters = keras_tuner.HyperParameters()
+    for name, value in (fixed or {}).items():
         if name not in searched:
             raise ConfigError(f"--fix {name}: not a searched setting of this configuration (it would not change "
                               f"the trained model); searched: {', '.join(searched)}")
-    hyperparameters = keras_tuner.HyperParameters()
-    for name, value in (fixed or {}).items():
         hyperparameters.Fixed(name, value)
     oracle = ORACLES[tuner](trials, config.train.epochs, config.train.seed, hyperparameters)
     from keras_tuner.src.distribute import utils as distribute_utils
 
     if overwrite and not (distribute_utils.has_chief_oracle() and not distribute_utils.is_chief_oracle()):
         shutil.rmtree(os.path.join(config.out, "trials"), ignore_errors=True)
-    return FitTuner(oracle, FitHyperModel(config), strategy=strategy, verbose=verbose,
+    return FitTuner(oracle, hypermodel, strategy=strategy, verbose=verbose,
                     directory=config.out, project_name=PROJECT, overwrite=overwrite)
 
 
