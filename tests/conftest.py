@@ -15,8 +15,10 @@ Groups used:
   KerasTuner chief and workers), so two clusters never share the CPU;
 - "fit_reference", "export", "experiments": tests sharing a fixture that
   trains, so it trains once.
-`GROUP_ORDER` starts the longest groups first (a long group started last
-would finish alone on one core).
+The order is longest first, so that the short tests fill in at the end
+and both workers finish together (a long test started last would run alone
+on one core): the groups in `GROUP_ORDER`, then the tests marked `slow`,
+then the rest.
 
 Fixtures:
 - `tones`: the tiny tone corpora (`tests.helpers.tiny_prepared`: Emo-DB
@@ -51,7 +53,7 @@ SHARED = REPO.parent / "shared"
 EMODB = SHARED / "corpora" / "emodb"
 EMOVO = SHARED / "corpora" / "emovo"
 
-# Longest first; groups not listed and ungrouped tests follow in collection order.
+# Longest first; then the slow tests, then the rest, each in collection order.
 GROUP_ORDER = ("cluster", "experiments", "export", "fit_reference")
 
 
@@ -59,7 +61,9 @@ def pytest_collection_modifyitems(config, items):
     def rank(item):
         marker = item.get_closest_marker("xdist_group")
         name = (marker.kwargs.get("name") or marker.args[0]) if marker else None
-        return GROUP_ORDER.index(name) if name in GROUP_ORDER else len(GROUP_ORDER)
+        if name in GROUP_ORDER:
+            return GROUP_ORDER.index(name)
+        return len(GROUP_ORDER) + (0 if item.get_closest_marker("slow") else 1)
 
     items[:] = sorted(items, key=rank)  # stable: collection order within a rank
 

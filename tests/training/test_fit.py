@@ -92,6 +92,7 @@ def test_cli_writes_the_run_folder(reference_run, prepared):
     assert load_fit_config(str(out / "config.yaml")).model.lambda_ == saved["model"]["lambda"] == 0.5
 
 
+@pytest.mark.slow
 def test_learns_arousal_of_loud_high_versus_soft_low_tones(prepared, tmp_path):
     results = run_fit(_config(prepared, tmp_path / "run", task="arousal", **{"train.epochs": 10}), verbose=False)
     assert results["test"]["arousal"]["average"]["utterance"]["ua"] >= 0.9
@@ -139,6 +140,7 @@ def test_existing_run_needs_resume_or_overwrite(reference_run, tmp_path, capsys)
     assert [h["epoch"] for h in json.load(open(os.path.join(out, "history.json")))] == [1]
 
 
+@pytest.mark.slow
 def test_cross_protocol_tests_on_targets_with_unlabelled_target_audio(prepared, tmp_path):
     config = _config(prepared, tmp_path / "cross", protocol="cross", source="savee", targets=["emodb"],
                      task="arousal", **{"model.preset": "dann2"})
