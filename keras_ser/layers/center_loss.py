@@ -132,9 +132,13 @@ class ProxyCenterLoss(keras.layers.Layer):
         # A function, not the layer: the classifier's weights stay its own (not tracked twice).
         self._kernel = lambda: classifier.kernel
 
+    def class_directions(self):
+        """(num_classes, dim) unit rows: the classifier's class directions, this loss's centers."""
+        return unit_rows(tf.transpose(tf.convert_to_tensor(self._kernel())))
+
     def call(self, inputs, training=None):
         embeddings, labels, _ = inputs
-        directions = tf.stop_gradient(unit_rows(tf.transpose(tf.convert_to_tensor(self._kernel()))))
+        directions = tf.stop_gradient(self.class_directions())
         labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
         return tf.reduce_sum(tf.square(unit_rows(embeddings) - tf.gather(directions, labels)), axis=-1)
 

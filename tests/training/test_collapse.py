@@ -74,10 +74,7 @@ def train(prepared, out, center_form):
 def class_directions(run, task: str) -> np.ndarray:
     """The task's two centers on the unit sphere: the classifier's class directions (proxy) or the running centers."""
     layer = run.network.center_losses[task]
-    if hasattr(layer, "centers"):
-        return layer.centers.numpy()
-    kernel = run.network.training_model.get_layer(task).kernel.numpy().T
-    return kernel / np.linalg.norm(kernel, axis=1, keepdims=True)
+    return layer.centers.numpy() if hasattr(layer, "centers") else layer.class_directions().numpy()
 
 
 @pytest.mark.slow
