@@ -5,7 +5,9 @@
 
 Segments per second of
 - the bare step: train steps on one in-memory batch (no input pipeline),
-  `steps_per_execution` steps per call, values read once per call;
+  `steps_per_execution` steps per call, values read once per call, timed
+  before and after the fit loop (the rate is over both: a machine's speed
+  drifts during a run);
 - the fit loop: `Trainer.fit` on the synthetic small corpora (input
   pipeline, progress, validation and checkpoints included), epochs after the
   first (which traces the step), steps x batch / epoch wall time;
@@ -113,21 +115,23 @@ def measure(replicas: int, args) -> dict:
         return tf.data.Dataset.from_tensors(part).repeat()
 
     frozen = DataPlan(cached_dataset, None, per_call, data_plan.head_sizes)
-    trainer = Trainer(config, strategy, frozen, tempfile.mkdtemp(prefix="keras_ser_bench_"))
+    bare = Trainer(config, strategy, frozen, tempfile.mkdtemp(prefix="keras_ser_bench_"))
     iterator = iter(strategy.distribute_datasets_from_function(lambda context: cached_dataset(0, context)))
-    trainer._run_steps(iterator, 0, per_call)
+    bare._run_steps(iterator, 0, per_call)
     calls = max(1, args.steps // per_call)
-    call_seconds = []
-    start, start_cpu = time.perf_counter(), time.process_time()
-    for call in range(calls):
-        began = time.perf_counter()
-        trainer._run_steps(iterator, call * per_call, per_call)
-        call_seconds.append(time.perf_counter() - began)
-    step = calls * per_call * batch / (time.perf_counter() - start)
-    step_cpu = calls * per_call * batch / (time.process_time() - start_cpu)
-    # The median call: what the step runs at when nothing else takes the cores.
-    step_median = per_call * batch / statistics.median(call_seconds)
-    flops = train_flops_per_segment(trainer.network.training_model)
+    call_seconds, step_wall, step_cpu_seconds = [], [], []
+
+    def time_bare_steps():
+        start, start_cpu = time.perf_counter(), time.process_time()
+        for call in range(calls):
+            began = time.perf_counter()
+            bare._run_steps(iterator, call * per_call, per_call)
+            call_seconds.append(time.perf_counter() - began)
+        step_wall.append(time.perf_counter() - start)
+        step_cpu_seconds.append(time.process_time() - start_cpu)
+
+    time_bare_steps()
+    flops = train_flops_per_segment(bare.network.training_model)
 
     # Fit loop: whole epochs on the prepared corpora.
     trainer = Trainer(config, strategy, data_plan, tempfile.mkdtemp(prefix="keras_ser_bench_"))
@@ -138,6 +142,13 @@ def measure(replicas: int, args) -> dict:
         cpu.append(time.process_time())
 
     trainer.fit(verbose=False, on_epoch_end=epoch_end)
+    # The bare step again: the machine's speed drifts over a run, so the step's rate is
+    # the mean of its two measurements, one on each side of the fit loop.
+    time_bare_steps()
+    segments = calls * per_call * batch
+    step, step_cpu = 2 * segments / sum(step_wall), 2 * segments / sum(step_cpu_seconds)
+    # The median call: what the step runs at when nothing else takes the cores.
+    step_median = per_call * batch / statistics.median(call_seconds)
     timed = len(ends) - 2
     fit = timed * data_plan.steps_per_epoch * batch / (ends[-1] - ends[1])
     epoch_seconds = [b - a for a, b in zip(ends[1:], ends[2:])]
@@ -145,6 +156,7 @@ def measure(replicas: int, args) -> dict:
     fit_cpu = timed * data_plan.steps_per_epoch * batch / (cpu[-1] - cpu[1])
     return {"replicas": replicas, "batch": batch, "steps_per_execution": per_call, "step": step, "fit": fit,
             "step_median": step_median, "fit_median": fit_median,
+            "step_before_fit": segments / step_wall[0], "step_after_fit": segments / step_wall[1],
             "step_per_cpu_second": step_cpu, "fit_per_cpu_second": fit_cpu,
             "first_epoch_seconds": ends[1] - ends[0], "epoch_seconds": epoch_seconds,
             "flops_per_segment": flops, "load_average": os.getloadavg()[0]}
@@ -197,6 +209,8 @@ def main():
               f" {row['step_per_cpu_second'] * share_cpu:>8.1f}%"
               f" {row['fit_per_cpu_second'] / row['step_per_cpu_second']:>8.0%}")
         row.update(matmul_flops=rate, matmul_flops_per_cpu_second=rate_cpu)
+    print("bare step before / after the fit loop: " + ", ".join(
+        f"{row['replicas']} replica(s) {row['step_before_fit']:.0f} / {row['step_after_fit']:.0f} seg/s" for row in rows))
     print("median call / median epoch (a shared machine's slow moments left out):")
     print(f"{'replicas':>8} {'step seg/s':>11} {'% matmul':>9} {'fit seg/s':>10} {'fit/step':>9}")
     for row in rows:

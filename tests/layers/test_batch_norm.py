@@ -44,7 +44,7 @@ def test_training_step_equals_keras_batch_norm():
     assert not np.allclose(np.asarray(results[0][5]), [1.0, 1.0, 1.0])  # the moving variance moved
 
 
-def test_one_replica_runs_the_fused_kernel_and_inference_is_unchanged():
+def test_one_replica_runs_the_fused_kernel_in_training_and_inference():
     ours, reference = _pair()
     spec = tf.TensorSpec((8, 4, 5, 3), tf.float32)
 
@@ -56,9 +56,25 @@ def test_one_replica_runs_the_fused_kernel_and_inference_is_unchanged():
 
     types = _op_types(tf.function(training_step), spec)
     assert {"FusedBatchNormV3", "FusedBatchNormGradV3"} <= types
-    assert "FusedBatchNormV3" not in _op_types(tf.function(lambda x: ours(x, training=False)), spec)
+    assert "FusedBatchNormV3" in _op_types(tf.function(lambda x: ours(x, training=False)), spec)
+    # Inference with the moving statistics: Keras's values up to float32 rounding.
     x = np.random.default_rng(2).normal(size=(8, 4, 5, 3)).astype("float32")
-    np.testing.assert_array_equal(ours(x, training=False), reference(x, training=False))
+    np.testing.assert_allclose(ours(x, training=False), reference(x, training=False), rtol=1e-6, atol=1e-6)
+    assert not np.allclose(ours(x, training=False), x, atol=1e-2)  # the statistics and scale were applied
+
+
+def test_frozen_layer_and_unfused_option_use_the_moving_statistics():
+    ours, reference = _pair()
+    x = np.random.default_rng(5).normal(size=(8, 4, 5, 3)).astype("float32")
+    ours.trainable = reference.trainable = False
+    # A frozen layer normalises with its moving statistics even when training (as Keras's does).
+    np.testing.assert_allclose(ours(x, training=True), reference(x, training=True), rtol=1e-6, atol=1e-6)
+    unfused = keras_ser.layers.BatchNormalization(momentum=0.9, fused=False)
+    unfused.build((None, 4, 5, 3))
+    unfused.set_weights(reference.get_weights())
+    spec = tf.TensorSpec((8, 4, 5, 3), tf.float32)
+    assert "FusedBatchNormV3" not in _op_types(tf.function(lambda x: unfused(x, training=False)), spec)
+    np.testing.assert_array_equal(unfused(x, training=False), reference(x, training=False))
 
 
 def test_other_inputs_take_keras_path():
