@@ -78,3 +78,11 @@ def free_ports(count: int) -> list:
     for s in sockets:
         s.close()
     return ports
+
+
+def modules_seen_by_the_worker(path, sample_rate, min_duration):
+    """A reader that reports, as its 'waveform', what its decoding worker had imported before the call."""
+    import sys
+
+    return np.array([os.getpid(), "scipy.signal" in sys.modules, "tensorflow" in sys.modules], np.float64), 1.0
+

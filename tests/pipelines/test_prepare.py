@@ -161,3 +161,26 @@ def test_the_prepare_process_imports_tensorflow_without_keras_and_leaves_tf_kera
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "False", "None", "keras"]
     assert json.loads((out / "summary.json").read_text())["corpora"]["emodb"]["train"]["segments"] > 0
+
+
+def test_decoding_workers_start_with_the_decoder_imported_and_without_tensorflow(tmp_path):
+    """Workers are forked from a forkserver that preloaded the decoder, even when the caller has TensorFlow."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    script = (
+        "import os, sys\n"
+        "import tensorflow\n"
+        "from pipelines.prepare import DecodePool\n"
+        "from tests.helpers import modules_seen_by_the_worker as reader\n"
+        "results = [r for _, r in DecodePool(2).map([(f'f{i}.wav', 16000, 0.1, reader) for i in range(8)])]\n"
+        "assert all(reason == '' for _, _, reason in results), results\n"
+        "pids = {int(w[0]) for w, _, _ in results}\n"
+        "print(len(pids), os.getpid() not in pids, all(w[1] == 1 for w, _, _ in results),"
+        " any(w[2] == 1 for w, _, _ in results), 'scipy.signal' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # two workers, not this process; scipy's resampler already there, no TensorFlow; the caller never imported scipy
+    assert done.stdout.split() == ["2", "True", "True", "False", "False"]

@@ -101,21 +101,25 @@ BAD = {  # name -> (writer, expected reason)
 }
 
 
-def faulty_reader(path, sample_rate, min_duration):
-    """The shipped decoder, except that it raises or kills its process on marked files (by utterance id)."""
-    from keras_ser.audio import load_waveform
+class FaultyReader:
+    """The shipped decoder, except that it raises or kills its process on marked files.
 
-    name = os.path.basename(path)
-    if name in FAULTS.get("raises", ()):
-        raise RuntimeError("injected decoder failure")
-    if name in FAULTS.get("kills", ()):
-        os.kill(os.getpid(), 9)
-    waveform, seconds = load_waveform(path)
-    return waveform, seconds
+    Picklable: it travels with each job to the decoding worker, whatever the
+    worker's start method and environment.
+    """
 
+    def __init__(self, raises=(), kills=()):
+        self.raises, self.kills = set(raises), set(kills)
 
-# Read by faulty_reader in the spawned workers: set through the environment.
-FAULTS = {key: set(os.environ.get(f"KERAS_SER_TEST_{key.upper()}", "").split(",")) - {""} for key in ("raises", "kills")}
+    def __call__(self, path, sample_rate, min_duration):
+        from keras_ser.audio import load_waveform
+
+        name = os.path.basename(path)
+        if name in self.raises:
+            raise RuntimeError("injected decoder failure")
+        if name in self.kills:
+            os.kill(os.getpid(), 9)
+        return load_waveform(path)
 
 
 def _build(root, names_good, names_bad, unlabelled=()):
@@ -143,12 +147,11 @@ def _manifest(out):
 
 
 @pytest.mark.slow
-def test_broken_files_are_skipped_with_reasons_and_good_ones_unchanged(tmp_path, monkeypatch):
+def test_broken_files_are_skipped_with_reasons_and_good_ones_unchanged(tmp_path):
     ids = _build(str(tmp_path / "mixed"), GOOD, BAD, unlabelled=["no_label_entry"])
-    monkeypatch.setenv("KERAS_SER_TEST_RAISES", ids["raises_in_decoder"] + ".wav")
-    monkeypatch.setenv("KERAS_SER_TEST_KILLS", ids["kills_its_worker"] + ".wav")
+    reader = FaultyReader(raises=[ids["raises_in_decoder"] + ".wav"], kills=[ids["kills_its_worker"] + ".wav"])
     rows = _manifest_after(prepare({"iemocap": str(tmp_path / "mixed")}, str(tmp_path / "out_mixed"),
-                                   workers=2, verbose=False, reader=faulty_reader), tmp_path / "out_mixed")
+                                   workers=2, verbose=False, reader=reader), tmp_path / "out_mixed")
     for name in GOOD:
         assert rows[ids[name]]["status"] == "ok", (name, rows[ids[name]]["reason"])
     assert float(rows[ids["ten_minutes"]]["seconds"]) == pytest.approx(600.0)
