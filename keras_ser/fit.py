@@ -362,6 +362,7 @@ def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.fit") -> 
     args = build_parser(prog).parse_args(argv)
     # After parsing: --help and argument errors never wait for TensorFlow.
     from keras_ser.corpora.base import LayoutError
+    from keras_ser.processes import WorkersCannotStart
     from keras_ser.training.trainer import CheckpointError
     from pipelines.dataset import CorruptShardError
 
@@ -371,7 +372,7 @@ def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.fit") -> 
         if "out" not in overrides and not (args.config and "out" in _config_file_values(args.config)):
             config.out = default_out(config)
         run_fit(config, resume=args.resume, overwrite=args.overwrite)
-    except (ConfigError, LayoutError, CheckpointError, CorruptShardError, FileNotFoundError) as err:
+    except (ConfigError, LayoutError, CheckpointError, CorruptShardError, FileNotFoundError, WorkersCannotStart) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except _peer_failures() as err:

@@ -32,6 +32,7 @@ import numpy as np
 
 from keras_ser.config import ConfigError, DataConfig, FeatureConfig, check_corpus_names, from_dict, load_yaml
 from keras_ser.io import atomic_write_text
+from keras_ser.processes import WorkersCannotStart, check_start
 
 MANIFEST_COLUMNS = (
     "utterance_id", "path", "corpus", "speaker", "gender", "language", "emotion",
@@ -91,23 +92,32 @@ class DecodePool:
     with the same results. A worker that dies (a crash inside a native
     decoder) breaks the pool: the files in flight are then retried one at a
     time in a fresh single-worker pool, the one that kills its worker again is
-    skipped with `DIED`, and decoding goes on with a new pool.
+    skipped with `DIED`, and decoding goes on with a new pool. Workers that
+    cannot start at all (typically a script without the `__main__` guard,
+    which each worker re-runs) raise `WorkersCannotStart` instead of
+    skipping every file.
     """
 
     def __init__(self, workers: int, window: int = 32):
         self.workers, self.window = max(1, workers), window
 
-    def _executor(self, workers):
-        from concurrent.futures import ProcessPoolExecutor
-
+    @staticmethod
+    def _context():
         if "forkserver" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(DECODER_MODULES)
-        else:
-            context = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(workers, mp_context=context)
+            return context
+        return multiprocessing.get_context("spawn")
+
+    def _executor(self, workers):
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(workers, mp_context=self._context())
 
     def _start(self, jobs):
+        """The pool and its first window, once a worker process has been seen to start: a pool whose
+        workers cannot start would otherwise skip every file as `DIED`."""
+        check_start(self._context(), "prepare", hint="or decode in the calling process with workers=0 (--workers 0)")
         executor, pending = self._executor(self.workers), collections.deque()
         return executor, pending, self._fill(executor, jobs, pending, 0)
 
@@ -535,7 +545,7 @@ def main(argv=None, prog: str = "python -m pipelines.prepare") -> int:
     try:
         data, features = resolve_settings(args)
         prepare(data.corpora, args.out, features, data, args.workers)
-    except (ConfigError, LayoutError) as err:
+    except (ConfigError, LayoutError, WorkersCannotStart) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -20,6 +20,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, TextIO
 
 import yaml
 
+from keras_ser.processes import check_start
 from keras_ser.synth.layouts import SCALES, SYNTHETIC_CORPORA, SyntheticCorpus
 from keras_ser.synth.render import SpeakerJob, SpeakerResult, render_speaker
 
@@ -104,6 +105,8 @@ def _run(jobs: List[SpeakerJob], workers: int):
         context.set_forkserver_preload(["keras_ser.synth.render"])
     else:
         context = multiprocessing.get_context("spawn")
+    # A Pool replaces workers that die while starting, forever: check that they can start.
+    check_start(context, "synthesis")
     # Longest speakers first keeps both cores busy to the end.
     ordered = sorted(jobs, key=lambda job: -len(job.utterances))
     with context.Pool(processes=workers, maxtasksperchild=1) as pool:
