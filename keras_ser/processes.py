@@ -1,4 +1,4 @@
-"""Worker processes (synthesis, prepare's decoding): a clear error when they cannot start.
+"""Worker processes (synthesis, prepare's decoding): their start method, and a clear error when they cannot start.
 
 Workers are started with forkserver or spawn, and each imports the main
 module of the process that starts them. A script that calls `keras_ser.fit`,
@@ -9,7 +9,20 @@ Without a check, a `multiprocessing.Pool` replaces them forever (a hang)
 and a process pool breaks on every job (each file skipped as a crash).
 """
 
+import multiprocessing
 import os
+from typing import List
+
+
+def worker_context(preload: List[str]):
+    """forkserver with `preload` imported once in the server (each worker is then forked with those
+    modules loaded, in milliseconds); spawn where forkserver is unavailable. The preload list is the
+    process's: it takes effect when this process's forkserver starts, i.e. for the first such pool."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(preload)
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 class WorkersCannotStart(RuntimeError):

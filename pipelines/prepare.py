@@ -21,7 +21,6 @@ import csv
 import dataclasses
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import sys
@@ -32,7 +31,7 @@ import numpy as np
 
 from keras_ser.config import ConfigError, DataConfig, FeatureConfig, check_corpus_names, from_dict, load_yaml
 from keras_ser.io import atomic_write_text
-from keras_ser.processes import WorkersCannotStart, check_start
+from keras_ser.processes import WorkersCannotStart, check_start, worker_context
 
 MANIFEST_COLUMNS = (
     "utterance_id", "path", "corpus", "speaker", "gender", "language", "emotion",
@@ -101,23 +100,16 @@ class DecodePool:
     def __init__(self, workers: int, window: int = 32):
         self.workers, self.window = max(1, workers), window
 
-    @staticmethod
-    def _context():
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(DECODER_MODULES)
-            return context
-        return multiprocessing.get_context("spawn")
-
     def _executor(self, workers):
         from concurrent.futures import ProcessPoolExecutor
 
-        return ProcessPoolExecutor(workers, mp_context=self._context())
+        return ProcessPoolExecutor(workers, mp_context=worker_context(DECODER_MODULES))
 
     def _start(self, jobs):
         """The pool and its first window, once a worker process has been seen to start: a pool whose
         workers cannot start would otherwise skip every file as `DIED`."""
-        check_start(self._context(), "prepare", hint="or decode in the calling process with workers=0 (--workers 0)")
+        check_start(worker_context(DECODER_MODULES), "prepare",
+                    hint="or decode in the calling process with workers=0 (--workers 0)")
         executor, pending = self._executor(self.workers), collections.deque()
         return executor, pending, self._fill(executor, jobs, pending, 0)
 

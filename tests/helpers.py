@@ -85,4 +85,3 @@ def modules_seen_by_the_worker(path, sample_rate, min_duration):
     import sys
 
     return np.array([os.getpid(), "scipy.signal" in sys.modules, "tensorflow" in sys.modules], np.float64), 1.0
-

@@ -11,7 +11,6 @@ utterances. Random streams are keyed by (seed, corpus, speaker, index), so
 files are byte-identical for any worker count.
 """
 
-import multiprocessing
 import os
 import shutil
 import sys
@@ -20,7 +19,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, TextIO
 
 import yaml
 
-from keras_ser.processes import check_start
+from keras_ser.processes import check_start, worker_context
 from keras_ser.synth.layouts import SCALES, SYNTHETIC_CORPORA, SyntheticCorpus
 from keras_ser.synth.render import SpeakerJob, SpeakerResult, render_speaker
 
@@ -96,15 +95,10 @@ def _finish(out_dir: str, corpus: SyntheticCorpus, plan, scale: str, seed: int, 
 
 def _run(jobs: List[SpeakerJob], workers: int):
     """Yields SpeakerResults as speakers finish, each rendered in a fresh process."""
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
-        # Forking from a server that has numpy/scipy imported makes a fresh
-        # worker per speaker cost milliseconds; eSpeak itself is loaded lazily,
-        # after the fork, so every worker starts from its initial state.
-        context.set_forkserver_preload(["keras_ser.synth.render"])
-    else:
-        context = multiprocessing.get_context("spawn")
+    # Forking from a server that has numpy/scipy imported makes a fresh
+    # worker per speaker cost milliseconds; eSpeak itself is loaded lazily,
+    # after the fork, so every worker starts from its initial state.
+    context = worker_context(["keras_ser.synth.render"])
     # A Pool replaces workers that die while starting, forever: check that they can start.
     check_start(context, "synthesis")
     # Longest speakers first keeps both cores busy to the end.

@@ -168,7 +168,8 @@ def test_decoding_workers_start_with_the_decoder_imported_and_without_tensorflow
     import subprocess
     import sys
 
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from tests.conftest import REPO
+
     script = (
         "import os, sys\n"
         "import tensorflow\n"
@@ -180,7 +181,7 @@ def test_decoding_workers_start_with_the_decoder_imported_and_without_tensorflow
         "print(len(pids), os.getpid() not in pids, all(w[1] == 1 for w, _, _ in results),"
         " any(w[2] == 1 for w, _, _ in results), 'scipy.signal' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     # two workers, not this process; scipy's resampler already there, no TensorFlow; the caller never imported scipy
     assert done.stdout.split() == ["2", "True", "True", "False", "False"]

@@ -12,9 +12,8 @@ import sys
 
 import pytest
 
+from tests.conftest import REPO
 from tests.helpers import tiny_emodb
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _run_script(path, body, guarded):
@@ -22,7 +21,7 @@ def _run_script(path, body, guarded):
     if guarded:
         lines = ['if __name__ == "__main__":'] + ["    " + line for line in lines]
     path.write_text("\n".join(lines) + "\n")
-    env = {**os.environ, "PYTHONPATH": ROOT}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, str(path)], cwd=str(path.parent), env=env, capture_output=True,
                           text=True, timeout=240)
 
