@@ -5,16 +5,20 @@
 
 Segments per second of
 - the bare step: train steps on one in-memory batch (no input pipeline),
-  `steps_per_execution` steps per call, values read once per call, timed
-  before and after the fit loop (the rate is over both: a machine's speed
-  drifts during a run);
+  `steps_per_execution` steps per call, values read once per call, timed in
+  bursts of `--steps` steps after each epoch of the fit loop (and once before
+  it, not counted): a shared machine's speed drifts by 10 % and more within a
+  minute, so the step is timed at the same moments as the loop;
 - the fit loop: `Trainer.fit` on the synthetic small corpora (input
   pipeline, progress, validation and checkpoints included), epochs after the
-  first (which traces the step), steps x batch / epoch wall time;
+  first (which traces the step), steps x batch / epoch wall time, the bursts
+  left out;
 and each as a share of this machine's float32 matmul rate, measured in the
 same run with 2048 x 2048 matmuls in TensorFlow (a training step costs about
 3x the forward pass's multiply-adds, counted from the model's layers).
-Also printed: the same rates from the median call and the median epoch,
+Also printed: the share of the loop's epochs spent in its train-step calls
+(drift cannot move it: both sides are timed in the same epoch) and the
+steps' rate there; the same rates from the median call and the median epoch,
 which a shared machine's slow moments move much less than the means. Each
 rate is also given per CPU second (process CPU time, all threads), which a
 busy shared machine disturbs much less than wall time.
@@ -133,32 +137,51 @@ def measure(replicas: int, args) -> dict:
     time_bare_steps()
     flops = train_flops_per_segment(bare.network.training_model)
 
-    # Fit loop: whole epochs on the prepared corpora.
+    # Fit loop: whole epochs on the prepared corpora, with a burst of bare steps after each
+    # epoch (left out of the epochs' times), so that the two rates sample the machine at the
+    # same moments: a shared machine's speed drifts by 10 % and more within a minute.
     trainer = Trainer(config, strategy, data_plan, tempfile.mkdtemp(prefix="keras_ser_bench_"))
-    ends, cpu = [time.perf_counter()], [time.process_time()]
+    epoch_seconds, epoch_cpu_seconds, in_steps = [], [], [0.0]
+    # The loop's own share of an epoch, which the machine's drift cannot move: the time
+    # inside its train-step calls against the whole epoch.
+    run_steps = trainer._run_steps
+
+    def timed_run_steps(*step_args):
+        began = time.perf_counter()
+        values = run_steps(*step_args)
+        in_steps[-1] += time.perf_counter() - began
+        return values
+
+    trainer._run_steps = timed_run_steps
+    started = {"wall": time.perf_counter(), "cpu": time.process_time()}
 
     def epoch_end(record):
-        ends.append(time.perf_counter())
-        cpu.append(time.process_time())
+        epoch_seconds.append(time.perf_counter() - started["wall"])
+        epoch_cpu_seconds.append(time.process_time() - started["cpu"])
+        in_steps.append(0.0)
+        time_bare_steps()
+        started.update(wall=time.perf_counter(), cpu=time.process_time())
 
     trainer.fit(verbose=False, on_epoch_end=epoch_end)
-    # The bare step again: the machine's speed drifts over a run, so the step's rate is
-    # the mean of its two measurements, one on each side of the fit loop.
-    time_bare_steps()
     segments = calls * per_call * batch
-    step, step_cpu = 2 * segments / sum(step_wall), 2 * segments / sum(step_cpu_seconds)
+    # The step's rate from the bursts around the timed epochs (after the first epoch on).
+    step = len(step_wall[1:]) * segments / sum(step_wall[1:])
+    step_cpu = len(step_wall[1:]) * segments / sum(step_cpu_seconds[1:])
     # The median call: what the step runs at when nothing else takes the cores.
     step_median = per_call * batch / statistics.median(call_seconds)
-    timed = len(ends) - 2
-    fit = timed * data_plan.steps_per_epoch * batch / (ends[-1] - ends[1])
-    epoch_seconds = [b - a for a, b in zip(ends[1:], ends[2:])]
-    fit_median = data_plan.steps_per_epoch * batch / statistics.median(epoch_seconds)
-    fit_cpu = timed * data_plan.steps_per_epoch * batch / (cpu[-1] - cpu[1])
+    # The first epoch traces the step and fills the in-memory cache: not timed.
+    timed = epoch_seconds[1:]
+    fit = len(timed) * data_plan.steps_per_epoch * batch / sum(timed)
+    fit_median = data_plan.steps_per_epoch * batch / statistics.median(timed)
+    step_share = sum(in_steps[1:len(epoch_seconds)]) / sum(timed)
+    in_loop_step = len(timed) * data_plan.steps_per_epoch * batch / sum(in_steps[1:len(epoch_seconds)])
+    fit_cpu = len(timed) * data_plan.steps_per_epoch * batch / sum(epoch_cpu_seconds[1:])
     return {"replicas": replicas, "batch": batch, "steps_per_execution": per_call, "step": step, "fit": fit,
             "step_median": step_median, "fit_median": fit_median,
-            "step_before_fit": segments / step_wall[0], "step_after_fit": segments / step_wall[1],
+            "step_bursts": [segments / wall for wall in step_wall],
+            "step_share": step_share, "in_loop_step": in_loop_step,
             "step_per_cpu_second": step_cpu, "fit_per_cpu_second": fit_cpu,
-            "first_epoch_seconds": ends[1] - ends[0], "epoch_seconds": epoch_seconds,
+            "first_epoch_seconds": epoch_seconds[0], "epoch_seconds": timed,
             "flops_per_segment": flops, "load_average": os.getloadavg()[0]}
 
 
@@ -209,8 +232,13 @@ def main():
               f" {row['step_per_cpu_second'] * share_cpu:>8.1f}%"
               f" {row['fit_per_cpu_second'] / row['step_per_cpu_second']:>8.0%}")
         row.update(matmul_flops=rate, matmul_flops_per_cpu_second=rate_cpu)
-    print("bare step before / after the fit loop: " + ", ".join(
-        f"{row['replicas']} replica(s) {row['step_before_fit']:.0f} / {row['step_after_fit']:.0f} seg/s" for row in rows))
+    print("bare-step bursts (before the fit loop, then after each epoch), seg/s: " + "; ".join(
+        f"{row['replicas']} replica(s) " + ", ".join(f"{rate:.0f}" for rate in row["step_bursts"]) for row in rows))
+    print("inside the fit loop: share of its epochs' wall time in train-step calls (what validation, "
+          "checkpoints and the host leave to the steps), and the steps' rate there against the bare step's:")
+    for row in rows:
+        print(f"{row['replicas']:>8} replica(s): {row['step_share']:.1%} of the epochs in step calls, "
+              f"steps at {row['in_loop_step']:.0f} seg/s ({row['in_loop_step'] / row['step']:.0%} of the bare step)")
     print("median call / median epoch (a shared machine's slow moments left out):")
     print(f"{'replicas':>8} {'step seg/s':>11} {'% matmul':>9} {'fit seg/s':>10} {'fit/step':>9}")
     for row in rows:

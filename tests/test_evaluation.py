@@ -1,6 +1,8 @@
 """Utterance-level UA on hand-computed posteriors: mean posterior per utterance, argmax,
 balanced accuracy per corpus, then the average over corpora."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -68,3 +70,22 @@ def test_segment_order_does_not_change_the_scores():
     order = np.random.default_rng(0).permutation(len(SEGMENTS))
     shuffled = {key: value[order] for key, value in predictions.items()}
     assert score(shuffled, ["arousal"]) == score(predictions, ["arousal"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ua_and_wa_equal_scikit_learns_balanced_and_plain_accuracy(seed):
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    from keras_ser.evaluation import _scores
+
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(1, 40))
+    # Seeds 4 and 5: one class only among the labels (its recall alone is the UA).
+    labels = rng.integers(0, 2, size) if seed < 4 else np.full(size, seed - 4)
+    predicted = rng.integers(0, 2, size)
+    scores = _scores(labels, predicted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a predicted class absent from the labels
+        assert scores["ua"] == float(balanced_accuracy_score(labels, predicted))
+    assert scores["wa"] == float(accuracy_score(labels, predicted))
+    assert scores["count"] == size and sum(map(sum, scores["confusion"])) == size

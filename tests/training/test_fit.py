@@ -189,3 +189,17 @@ def test_corrupted_checkpoint_is_a_clear_error(reference_run, tmp_path, capsys):
     assert main(reference_run.args + ["--out", out, "--resume", "--epochs", "5"]) == 2
     err = capsys.readouterr().err
     assert "cannot restore checkpoint" in err and "ckpt-4" in err and out in err
+
+
+@uses_reference
+def test_best_epoch_weights_that_do_not_fit_are_a_clear_error(reference_run, tmp_path, capsys):
+    out = copy_run(reference_run.out, tmp_path)
+    best_epoch = pathlib.Path(out, "best_epoch.npz")
+    with np.load(best_epoch) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays.pop(str(len(arrays) - 1))
+    np.savez(best_epoch, **arrays)
+    # The run is complete: resuming it only selects the best weights again, from best_epoch.npz.
+    assert main(reference_run.args + ["--out", out, "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "best_epoch.npz" in err and "do not fit this network" in err
