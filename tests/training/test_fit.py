@@ -203,3 +203,20 @@ def test_best_epoch_weights_that_do_not_fit_are_a_clear_error(reference_run, tmp
     assert main(reference_run.args + ["--out", out, "--resume"]) == 2
     err = capsys.readouterr().err
     assert "best_epoch.npz" in err and "do not fit this network" in err
+
+
+@uses_reference
+def test_an_interrupted_run_of_the_earlier_release_resumes_from_its_h5_best_epoch_weights(reference_run, tmp_path):
+    """Earlier releases kept the best epoch's weights in best_epoch.weights.h5."""
+    from keras_ser.runs import load_run
+    from keras_ser.training.trainer import _set_model_arrays
+
+    out = copy_run(reference_run.out, tmp_path)
+    model = load_run(out).network.training_model
+    _set_model_arrays(model, os.path.join(out, "best_epoch.npz"))
+    model.save_weights(os.path.join(out, "best_epoch.weights.h5"))
+    # As the earlier release leaves an interrupted run: no best_epoch.npz, no best.weights.h5 yet.
+    os.remove(os.path.join(out, "best_epoch.npz"))
+    os.remove(os.path.join(out, "best.weights.h5"))
+    resumed = run_fit(_reference_config(reference_run, out), resume=True, verbose=False)
+    assert resumed["test"] == json.load(open(os.path.join(reference_run.out, "results.json")))["test"]
