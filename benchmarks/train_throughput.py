@@ -170,12 +170,13 @@ def measure(replicas: int, args) -> dict:
     # The median call: what the step runs at when nothing else takes the cores.
     step_median = per_call * batch / statistics.median(call_seconds)
     # The first epoch traces the step and fills the in-memory cache: not timed.
-    timed = epoch_seconds[1:]
-    fit = len(timed) * data_plan.steps_per_epoch * batch / sum(timed)
+    timed, timed_in_steps = epoch_seconds[1:], sum(in_steps[1:len(epoch_seconds)])
+    timed_segments = len(timed) * data_plan.steps_per_epoch * batch
+    fit = timed_segments / sum(timed)
     fit_median = data_plan.steps_per_epoch * batch / statistics.median(timed)
-    step_share = sum(in_steps[1:len(epoch_seconds)]) / sum(timed)
-    in_loop_step = len(timed) * data_plan.steps_per_epoch * batch / sum(in_steps[1:len(epoch_seconds)])
-    fit_cpu = len(timed) * data_plan.steps_per_epoch * batch / sum(epoch_cpu_seconds[1:])
+    step_share = timed_in_steps / sum(timed)
+    in_loop_step = timed_segments / timed_in_steps
+    fit_cpu = timed_segments / sum(epoch_cpu_seconds[1:])
     return {"replicas": replicas, "batch": batch, "steps_per_execution": per_call, "step": step, "fit": fit,
             "step_median": step_median, "fit_median": fit_median,
             "step_bursts": [segments / wall for wall in step_wall],
