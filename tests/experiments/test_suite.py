@@ -44,6 +44,31 @@ def test_lambda_sweep_varies_only_the_center_loss_weight():
         assert dataclasses.replace(ours[group], out="") == dataclasses.replace(theirs[group], out="")
 
 
+def _planned(suite, variant, groups_of):
+    """The run configs of one variant of a suite, by group (one seed)."""
+    return {s.group: dataclasses.replace(s.config, out="") for s in plan_runs(
+        suite, groups_of, "/tmp/x", {}, seeds=1, folds=0, task="both") if s.variant == variant}
+
+
+def test_cosine_scale_suite_varies_only_the_scale_and_its_default_row_is_the_paper_suites():
+    suite = load_suite("cosine_scale")
+    assert set(suite.protocols) == {"multi", "cross"}
+    specs = plan_runs(suite, make_groups(suite, ["emodb", "savee"]), "/tmp/x", {}, seeds=1, folds=0, task="both")
+    models = [s.config.model for s in specs]
+    assert sorted({m.cosine_scale for m in models}) == [5.0, 10.0, 20.0]
+    assert {(m.preset, m.loss, m.gamma, m.lambda_, m.center_form, m.learn_scale) for m in models} == {
+        ("dann2", "sc", 0.3, 0.5, "proxy", False)}
+    paper = load_suite("paper")
+    groups = make_groups(paper, ["emodb", "savee"])
+    ours, theirs = _planned(suite, "scale 10 (paper suite)", groups), _planned(paper, "DANN_2 (S+C)", groups)
+    assert ours.keys() == theirs.keys() == {"multi", "cross-emodb", "cross-savee"}
+    assert ours == theirs
+    # The other rows differ from it in the scale alone.
+    for group, config in _planned(suite, "scale 20", groups).items():
+        assert config != ours[group]
+        assert dataclasses.replace(config, model=dataclasses.replace(config.model, cosine_scale=10.0)) == ours[group]
+
+
 def test_normalisation_suite_crosses_two_systems_with_every_normalisation(tmp_path):
     suite = load_suite("normalisation")
     specs = plan_runs(suite, make_groups(suite, ["emodb", "savee"]), "/tmp/x", {}, seeds=1, folds=0, task="both")
