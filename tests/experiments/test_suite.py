@@ -50,23 +50,30 @@ def _planned(suite, variant, groups_of):
         suite, groups_of, "/tmp/x", {}, seeds=1, folds=0, task="both") if s.variant == variant}
 
 
-def test_cosine_scale_suite_varies_only_the_scale_and_its_default_row_is_the_paper_suites():
-    suite = load_suite("cosine_scale")
+@pytest.mark.parametrize("name, setting, values, default_row", [
+    ("cosine_scale", "cosine_scale", [5.0, 10.0, 20.0], "scale 10 (paper suite)"),
+    ("task_dim", "task_dim", [8, 32, 64], "task_dim 32 (paper suite)"),
+])
+def test_a_setting_study_varies_only_its_setting_and_its_default_row_is_the_paper_suites(
+        name, setting, values, default_row):
+    suite = load_suite(name)
     assert set(suite.protocols) == {"multi", "cross"}
     specs = plan_runs(suite, make_groups(suite, ["emodb", "savee"]), "/tmp/x", {}, seeds=1, folds=0, task="both")
     models = [s.config.model for s in specs]
-    assert sorted({m.cosine_scale for m in models}) == [5.0, 10.0, 20.0]
-    assert {(m.preset, m.loss, m.gamma, m.lambda_, m.center_form, m.learn_scale) for m in models} == {
-        ("dann2", "sc", 0.3, 0.5, "proxy", False)}
+    assert sorted({getattr(m, setting) for m in models}) == values
+    assert {(m.preset, m.loss, m.gamma, m.lambda_, m.center_form) for m in models} == {
+        ("dann2", "sc", 0.3, 0.5, "proxy")}
     paper = load_suite("paper")
     groups = make_groups(paper, ["emodb", "savee"])
-    ours, theirs = _planned(suite, "scale 10 (paper suite)", groups), _planned(paper, "DANN_2 (S+C)", groups)
+    ours, theirs = _planned(suite, default_row, groups), _planned(paper, "DANN_2 (S+C)", groups)
     assert ours.keys() == theirs.keys() == {"multi", "cross-emodb", "cross-savee"}
     assert ours == theirs
-    # The other rows differ from it in the scale alone.
-    for group, config in _planned(suite, "scale 20", groups).items():
-        assert config != ours[group]
-        assert dataclasses.replace(config, model=dataclasses.replace(config.model, cosine_scale=10.0)) == ours[group]
+    default = getattr(theirs["multi"].model, setting)
+    # Every other row differs from it in that setting alone.
+    for variant in {s.variant for s in specs} - {default_row}:
+        for group, config in _planned(suite, variant, groups).items():
+            assert config != ours[group]
+            assert dataclasses.replace(config, model=dataclasses.replace(config.model, **{setting: default})) == ours[group]
 
 
 def test_normalisation_suite_crosses_two_systems_with_every_normalisation(tmp_path):
