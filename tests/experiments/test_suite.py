@@ -26,6 +26,12 @@ def test_gamma_sweep_is_a_config_of_variants():
     assert {s.config.train.seed for s in specs} == {0, 1}
 
 
+def _planned(suite, variant, groups_of):
+    """The run configs of one variant of a suite, by group (one seed)."""
+    return {s.group: dataclasses.replace(s.config, out="") for s in plan_runs(
+        suite, groups_of, "/tmp/x", {}, seeds=1, folds=0, task="both") if s.variant == variant}
+
+
 def test_lambda_sweep_varies_only_the_center_loss_weight():
     suite = load_suite("lambda_sweep")
     assert set(suite.protocols) == {"multi", "cross"}
@@ -36,18 +42,9 @@ def test_lambda_sweep_varies_only_the_center_loss_weight():
     # "lambda 0.5 (paper suite)" is the paper suite's DANN_2 (S+C), setting for setting.
     paper = load_suite("paper")
     groups = make_groups(paper, ["emodb", "savee"])
-    plan = lambda suite, variant: {s.group: s.config for s in plan_runs(  # noqa: E731
-        suite, groups, "/tmp/x", {}, seeds=1, folds=0, task="both") if s.variant == variant}
-    ours, theirs = plan(suite, "lambda 0.5 (paper suite)"), plan(paper, "DANN_2 (S+C)")
+    ours, theirs = _planned(suite, "lambda 0.5 (paper suite)", groups), _planned(paper, "DANN_2 (S+C)", groups)
     assert ours.keys() == theirs.keys() == {"multi", "cross-emodb", "cross-savee"}
-    for group in ours:
-        assert dataclasses.replace(ours[group], out="") == dataclasses.replace(theirs[group], out="")
-
-
-def _planned(suite, variant, groups_of):
-    """The run configs of one variant of a suite, by group (one seed)."""
-    return {s.group: dataclasses.replace(s.config, out="") for s in plan_runs(
-        suite, groups_of, "/tmp/x", {}, seeds=1, folds=0, task="both") if s.variant == variant}
+    assert ours == theirs
 
 
 @pytest.mark.parametrize("name, setting, values, default_row", [
@@ -73,7 +70,8 @@ def test_a_setting_study_varies_only_its_setting_and_its_default_row_is_the_pape
     for variant in {s.variant for s in specs} - {default_row}:
         for group, config in _planned(suite, variant, groups).items():
             assert config != ours[group]
-            assert dataclasses.replace(config, model=dataclasses.replace(config.model, **{setting: default})) == ours[group]
+            at_default = dataclasses.replace(config.model, **{setting: default})
+            assert dataclasses.replace(config, model=at_default) == ours[group]
 
 
 def test_normalisation_suite_crosses_two_systems_with_every_normalisation(tmp_path):
