@@ -26,10 +26,10 @@ def test_gamma_sweep_is_a_config_of_variants():
     assert {s.config.train.seed for s in specs} == {0, 1}
 
 
-def _planned(suite, variant, groups_of):
+def _planned(suite, variant, groups_of, overrides=None):
     """The run configs of one variant of a suite, by group (one seed)."""
     return {s.group: dataclasses.replace(s.config, out="") for s in plan_runs(
-        suite, groups_of, "/tmp/x", {}, seeds=1, folds=0, task="both") if s.variant == variant}
+        suite, groups_of, "/tmp/x", overrides or {}, seeds=1, folds=0, task="both") if s.variant == variant}
 
 
 def test_lambda_sweep_varies_only_the_center_loss_weight():
@@ -47,28 +47,35 @@ def test_lambda_sweep_varies_only_the_center_loss_weight():
     assert ours == theirs
 
 
-@pytest.mark.parametrize("name, setting, values, default_row", [
-    ("cosine_scale", "cosine_scale", [5.0, 10.0, 20.0], "scale 10 (paper suite)"),
-    ("task_dim", "task_dim", [8, 32, 64], "task_dim 32 (paper suite)"),
+@pytest.mark.parametrize("name, setting, values, default_row, reference, reference_row, corpora", [
+    ("cosine_scale", "cosine_scale", [5.0, 10.0, 20.0], "scale 10 (paper suite)", "paper", "DANN_2 (S+C)",
+     ["emodb", "savee"]),
+    ("task_dim", "task_dim", [8, 32, 64], "task_dim 32 (paper suite)", "paper", "DANN_2 (S+C)",
+     ["emodb", "savee"]),
+    ("real_task_dim", "task_dim", [8, 32], "task_dim 32 (real_speech suite)", "real_speech", "DANN_2 (S+C)",
+     ["emodb", "emovo"]),
 ])
-def test_a_setting_study_varies_only_its_setting_and_its_default_row_is_the_paper_suites(
-        name, setting, values, default_row):
+def test_a_setting_study_varies_only_its_setting_and_its_default_row_is_its_reference_suites(
+        name, setting, values, default_row, reference, reference_row, corpora, tmp_path):
     suite = load_suite(name)
     assert set(suite.protocols) == {"multi", "cross"}
-    specs = plan_runs(suite, make_groups(suite, ["emodb", "savee"]), "/tmp/x", {}, seeds=1, folds=0, task="both")
+    # Real corpora are named by root; the synthetic ones need none.
+    overrides = {} if reference == "paper" else {"data": {"corpora": {c: str(tmp_path) for c in corpora}}}
+    groups = make_groups(load_suite(reference), corpora)
+    assert [g.key for g in make_groups(suite, corpora)] == [g.key for g in groups]
+    specs = plan_runs(suite, groups, "/tmp/x", overrides, seeds=1, folds=0, task="both")
     models = [s.config.model for s in specs]
     assert sorted({getattr(m, setting) for m in models}) == values
     assert {(m.preset, m.loss, m.gamma, m.lambda_, m.center_form) for m in models} == {
         ("dann2", "sc", 0.3, 0.5, "proxy")}
-    paper = load_suite("paper")
-    groups = make_groups(paper, ["emodb", "savee"])
-    ours, theirs = _planned(suite, default_row, groups), _planned(paper, "DANN_2 (S+C)", groups)
-    assert ours.keys() == theirs.keys() == {"multi", "cross-emodb", "cross-savee"}
+    ours = _planned(suite, default_row, groups, overrides)
+    theirs = _planned(load_suite(reference), reference_row, groups, overrides)
+    assert ours.keys() == theirs.keys() == {"multi"} | {f"cross-{c}" for c in corpora}
     assert ours == theirs
     default = getattr(theirs["multi"].model, setting)
     # Every other row differs from it in that setting alone.
     for variant in {s.variant for s in specs} - {default_row}:
-        for group, config in _planned(suite, variant, groups).items():
+        for group, config in _planned(suite, variant, groups, overrides).items():
             assert config != ours[group]
             at_default = dataclasses.replace(config.model, **{setting: default})
             assert dataclasses.replace(config, model=at_default) == ours[group]
