@@ -144,6 +144,10 @@ class TrainConfig:
     patience: int = 5
     optimizer: str = "adadelta"
     learning_rate: float = 1.0
+    # Validate, keep and export an exponential moving average of the weights
+    # (Polyak averaging, the optimizer's `use_ema`) at this momentum instead
+    # of the last step's weights; 0 = off. Training itself is unchanged.
+    ema_momentum: float = 0.0
     seed: int = 0
     # auto: MultiWorkerMirrored when TF_CONFIG is set, else Mirrored over
     # the local GPUs when there are several, else the default strategy.
@@ -204,6 +208,8 @@ class FitConfig:
             raise ConfigError(f"data.folds: {self.data.folds!r} is not accepted; 0 (no folds) or at least 2")
         _check_range("data.fold", self.data.fold, 0, max(self.data.folds - 1, 0))
         _check_range("train.learning_rate", self.train.learning_rate, 1e-8, None)
+        if not 0.0 <= self.train.ema_momentum < 1.0:
+            raise ConfigError(f"train.ema_momentum: {self.train.ema_momentum!r} is outside [0, 1)")
         _check_range("train.in_memory_mb", self.train.in_memory_mb, 0, None)
         for key in ("train.batch_size", "train.epochs", "train.steps_per_execution", "model.lstm_units",
                     "model.embedding_dim"):

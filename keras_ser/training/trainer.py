@@ -83,7 +83,9 @@ class Trainer:
         with strategy.scope():
             self.network = build_network(model_config, config.features, config.tasks, config.heads, plan.head_sizes,
                                          unroll=True)  # unrolled: faster steps here than the loop (benchmarks/train_throughput.py)
-            self.optimizer = OPTIMIZERS[config.train.optimizer](learning_rate=config.train.learning_rate)
+            ema = config.train.ema_momentum
+            self.optimizer = OPTIMIZERS[config.train.optimizer](
+                learning_rate=config.train.learning_rate, use_ema=ema > 0, ema_momentum=ema or 0.99)
             self.optimizer.build(self.network.training_model.trainable_variables)
             self.epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="epoch")
             self.best_ua = tf.Variable(-1.0, trainable=False, dtype=tf.float64, name="best_ua")
@@ -261,6 +263,8 @@ class Trainer:
                                           if k == "total" or k.endswith("_accuracy")])
             record = {"epoch": epoch + 1, "gamma": float(self.network.reversal.coefficient.numpy())}
             record.update({k: v / self.plan.steps_per_epoch for k, v in sums.items()})
+            # Validated and kept: the weights' moving average when there is one.
+            self._swap_average()
             validation = self.validate()
             if validation is not None:
                 record["val_ua"] = mean_utterance_ua(validation)
@@ -281,6 +285,7 @@ class Trainer:
                 self.bad_epochs.assign(0)
             else:
                 self.bad_epochs.assign_add(1)
+            self._swap_average()
             self.epoch.assign(epoch + 1)
             history.append(record)
             if self.chief:
@@ -302,6 +307,28 @@ class Trainer:
                 on_epoch_end(record)
         self.load_best()
         return history
+
+    def _swap_average(self) -> None:
+        """Swaps the trainable weights with their moving average (train.ema_momentum > 0; else nothing).
+
+        As Keras's SwapEMAWeights callback does for `Model.fit`: on every
+        replica, through the strategy, so a swap in and a swap back leave
+        training exactly where it was.
+        """
+        if not self.optimizer.use_ema:
+            return
+
+        def swap(variable, average):
+            value = tf.identity(variable)
+            variable.assign(average)
+            average.assign(value)
+
+        extended = self.strategy.extended
+        for variable, average in zip(self.optimizer._trainable_variables,
+                                     self.optimizer._model_variables_moving_average):
+            variable = variable.value if isinstance(variable, keras.Variable) else variable
+            average = average.value if isinstance(average, keras.Variable) else average
+            extended.update(variable, swap, args=(average,))
 
     def _run_batches(self, first_epoch: int, context: Optional[tf.distribute.InputContext]) -> tf.data.Dataset:
         """Epochs first_epoch.. of one input pipeline, back to back: epoch e is the first

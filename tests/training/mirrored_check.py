@@ -86,6 +86,9 @@ def main():
     # nearly sign-like first steps let float round-off grow over steps (3 steps: 2.7e-4).
     proxy = distance(trained_weights(two, GLOBAL_BATCH, center_form="proxy", steps=1),
                      trained_weights(one, GLOBAL_BATCH, fused=False, center_form="proxy", steps=1))
+    # The weights' moving average (train.ema_momentum), swapped in and out on every replica.
+    ema = distance(trained_weights(two, GLOBAL_BATCH, ema=0.5),
+                   trained_weights(one, GLOBAL_BATCH, fused=False, ema=0.5))
     print(json.dumps({
         "replicas": two.num_replicas_in_sync,
         "center_max_diff": float(np.max(np.abs(centers_two - centers_one))),
@@ -99,6 +102,7 @@ def main():
         # ...and against 1 replica on the fused kernel (the product's default).
         "fused_weights_max_diff": distance(trained_two, trained_one)["weights_max_diff"],
         "proxy": proxy,
+        "ema": ema,
     }))
     return 0
 

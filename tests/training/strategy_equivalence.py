@@ -30,13 +30,13 @@ def batches(global_batch, seed, context=None):
 
 
 def make_trainer(strategy, global_batch, loss="sc", fused=True, seed=0, run_dir=None, center_form="bounded",
-                 steps=STEPS) -> Trainer:
-    """A small DANN_2 on `batches`, `steps` steps per epoch, initialised from `seed`."""
+                 steps=STEPS, ema=0.0) -> Trainer:
+    """A small DANN_2 on `batches`, `steps` steps per epoch, initialised from `seed` (weight average at `ema`)."""
     config = FitConfig(
         model=ModelConfig(preset="dann2", loss=loss, dropout=0.0, conv_filters=[4, 8, 8], lstm_units=8,
                           fused_batch_norm=fused, center_form=center_form,
                           embedding_dim=8, domain_hidden=8),
-        train=TrainConfig(batch_size=global_batch, epochs=1, seed=0),
+        train=TrainConfig(batch_size=global_batch, epochs=1, seed=0, ema_momentum=ema),
     )
     keras.utils.set_random_seed(seed)
     plan = DataPlan(train_dataset=lambda seed, context=None: batches(global_batch, seed, context), val_dataset=None,
@@ -44,10 +44,11 @@ def make_trainer(strategy, global_batch, loss="sc", fused=True, seed=0, run_dir=
     return Trainer(config, strategy, plan, run_dir or tempfile.mkdtemp())
 
 
-def trained_weights(strategy, global_batch, loss="sc", fused=True, center_form="bounded", steps=STEPS):
+def trained_weights(strategy, global_batch, loss="sc", fused=True, center_form="bounded", steps=STEPS, ema=0.0):
     """(weights before, weights after, names, trainable flags, trainer) of one epoch (`steps` train steps) of
-    `make_trainer`; the trainer's run folder holds the epoch's checkpoint."""
-    trainer = make_trainer(strategy, global_batch, loss, fused, center_form=center_form, steps=steps)
+    `make_trainer`; the trainer's run folder holds the epoch's checkpoint. With `ema`, "after" is what the
+    epoch kept: the trainable weights' moving average."""
+    trainer = make_trainer(strategy, global_batch, loss, fused, center_form=center_form, steps=steps, ema=ema)
     model = trainer.network.training_model
     before = [v.numpy() for v in model.weights]
     trainer.fit(verbose=False)

@@ -128,6 +128,32 @@ def test_resume_after_interruption_gives_the_uninterrupted_result(reference_run,
 
 
 @uses_reference
+def test_a_weight_average_changes_what_is_kept_not_how_it_trains_and_resumes_exactly(reference_run, tmp_path):
+    def averaged(out):
+        config = _reference_config(reference_run, out)
+        config.train.ema_momentum = 0.9
+        return config
+
+    whole = run_fit(averaged(tmp_path / "whole"), verbose=False)
+    history = json.load(open(tmp_path / "whole" / "history.json"))
+    reference = json.load(open(os.path.join(reference_run.out, "history.json")))
+    # The same training steps, loss for loss; the validation sees the average.
+    assert [{k: v for k, v in h.items() if not k.startswith("val")} for h in history] == [
+        {k: v for k, v in h.items() if not k.startswith("val")} for h in reference]
+    assert [h["val"] for h in history] != [h["val"] for h in reference]
+
+    def stop_after_second_epoch(record):
+        if record["epoch"] == 2:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_fit(averaged(tmp_path / "cut"), verbose=False, on_epoch_end=stop_after_second_epoch)
+    resumed = run_fit(averaged(tmp_path / "cut"), resume=True, verbose=False)
+    assert resumed["test"] == whole["test"]
+    assert json.load(open(tmp_path / "cut" / "history.json")) == history
+
+
+@uses_reference
 def test_existing_run_needs_resume_or_overwrite(reference_run, tmp_path, capsys):
     out = copy_run(reference_run.out, tmp_path)
     args = reference_run.args + ["--out", out]
@@ -157,6 +183,7 @@ def test_cross_protocol_tests_on_targets_with_unlabelled_target_audio(prepared, 
     (["--gamma", "-0.1"], "model.gamma"),
     (["--protocol", "cross", "--source", "emodb", "--targets", "emodb"], "must differ from the source"),
     (["--protocol", "cross", "--targets", "emodb"], "needs a source corpus"),
+    (["--set", "train.ema_momentum=1.0"], "train.ema_momentum: 1.0 is outside [0, 1)"),
 ])
 def test_bad_settings_fail_before_any_work(tmp_path, capsys, args, message):
     assert main(args + ["--out", str(tmp_path / "run")]) == 2

@@ -36,6 +36,9 @@ def test_two_replicas_train_like_one():
     proxy = report["proxy"]
     assert proxy["weights_max_diff"] < 1e-5 and proxy["unmoved_trainable"] == []
     assert proxy["weights_moved"] > 100 * 1e-5
+    # The kept moving average of the weights: the same on two replicas as on one.
+    ema = report["ema"]
+    assert ema["weights_max_diff"] < 1e-5 and ema["unmoved_trainable"] == []
     # One replica runs the fused BatchNorm kernel, two the synchronized statistics.
     assert report["fused_batch_norm"] == {"one": True, "two": False}
     # Checkpoints move between the two: the same weights and predictions

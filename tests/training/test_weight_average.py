@@ -1,0 +1,49 @@
+"""train.ema_momentum: what a run validates and keeps is the moving average of the weights each step trained,
+and training itself is the run without the average."""
+
+import numpy as np
+import tensorflow as tf
+
+from tests.training.strategy_equivalence import make_trainer, trained_weights
+
+GLOBAL_BATCH = 32
+# Far from 1, so that the average of three steps is far from the last step's weights.
+MOMENTUM = 0.5
+
+
+def _trainable(trainer):
+    return [v.numpy() for v in trainer.network.training_model.trainable_weights]
+
+
+def _gap(a, b):
+    return max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
+
+
+def test_kept_weights_are_the_moving_average_of_every_steps_weights():
+    strategy = tf.distribute.get_strategy()
+    # The weights after step 1, 2 and 3 of the same run without an average.
+    steps = [_trainable(trained_weights(strategy, GLOBAL_BATCH, steps=n)[4]) for n in (1, 2, 3)]
+    expected = steps[0]
+    for weights in steps[1:]:
+        expected = [MOMENTUM * average + (1 - MOMENTUM) * w for average, w in zip(expected, weights)]
+    averaged = trained_weights(strategy, GLOBAL_BATCH, steps=3, ema=MOMENTUM)[4]
+    kept = _trainable(averaged)
+    assert _gap(kept, expected) < 1e-6
+    assert _gap(kept, steps[-1]) > 1e-3
+    # The checkpoint holds the trained weights (training goes on from them on
+    # resume) and their average, which the optimizer restores.
+    restored = make_trainer(strategy, GLOBAL_BATCH, seed=1, run_dir=averaged.run_dir, ema=MOMENTUM)
+    assert restored.restore() == 1
+    assert _gap(_trainable(restored), steps[-1]) == 0.0
+    # (built over the model's trainable weights, in their order)
+    averages = [v.numpy() for v in restored.optimizer._model_variables_moving_average]
+    assert _gap(averages, kept) == 0.0
+
+
+def test_without_an_average_the_last_steps_weights_are_kept():
+    strategy = tf.distribute.get_strategy()
+    trainer = trained_weights(strategy, GLOBAL_BATCH, steps=2)[4]
+    assert not trainer.optimizer.use_ema
+    restored = make_trainer(strategy, GLOBAL_BATCH, seed=1, run_dir=trainer.run_dir)
+    assert restored.restore() == 1
+    assert _gap(_trainable(restored), _trainable(trainer)) == 0.0
