@@ -144,9 +144,11 @@ class TrainConfig:
     patience: int = 5
     optimizer: str = "adadelta"
     learning_rate: float = 1.0
-    # Validate, keep and export an exponential moving average of the weights
-    # (Polyak averaging, the optimizer's `use_ema`) at this momentum instead
-    # of the last step's weights; 0 = off. Training itself is unchanged.
+    # Validate, keep and export an exponential moving average of the trainable
+    # weights (Polyak averaging, the optimizer's `use_ema`) at this momentum
+    # instead of the last step's weights; 0 = off. Training itself is
+    # unchanged. As in Keras, BatchNorm's moving statistics (already averages)
+    # and the running centers are kept as the last step left them.
     ema_momentum: float = 0.0
     seed: int = 0
     # auto: MultiWorkerMirrored when TF_CONFIG is set, else Mirrored over

@@ -94,12 +94,18 @@ def build_data(config: FitConfig, prepared, plan):
     return data_plan, eval_dataset(plan.test), vocabulary, normalisation
 
 
-def prepare_run_folder(out: str, resume: bool, overwrite: bool) -> None:
+def prepare_run_folder(out: str, resume: bool, overwrite: bool, ema_momentum: float = 0.0) -> None:
     has_checkpoints = os.path.exists(os.path.join(out, "checkpoints"))
     if has_checkpoints and overwrite:
         shutil.rmtree(out)
     elif has_checkpoints and not resume:
         raise ConfigError(f"--out: {out} already holds a run; pass --resume to continue it or --overwrite to start over")
+    elif has_checkpoints and os.path.exists(os.path.join(out, "config.yaml")):
+        # The weights' moving average is part of the optimizer's checkpoint: it must stay as it was.
+        trained = (load_yaml(os.path.join(out, "config.yaml")) or {}).get("train", {}).get("ema_momentum", 0.0)
+        if trained != ema_momentum:
+            raise ConfigError(f"train.ema_momentum: the run in {out} was trained with {trained}; "
+                              f"resume it with --set train.ema_momentum={trained}")
     os.makedirs(out, exist_ok=True)
 
 
@@ -133,7 +139,7 @@ def train_run(config: FitConfig, resume: bool = False, overwrite: bool = False, 
     chief = is_chief()
     config = adopt_prepared_features(config)
     if chief:
-        prepare_run_folder(config.out, resume, overwrite)
+        prepare_run_folder(config.out, resume, overwrite, config.train.ema_momentum)
         save_config(config, os.path.join(config.out, "config.yaml"))
     keras.utils.set_random_seed(config.train.seed)
     if config.train.deterministic:

@@ -20,6 +20,7 @@ shared layers of the best mean-UA epoch wherever that raises the task's
 validation UA (see `load_best`).
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -264,28 +265,27 @@ class Trainer:
             record = {"epoch": epoch + 1, "gamma": float(self.network.reversal.coefficient.numpy())}
             record.update({k: v / self.plan.steps_per_epoch for k, v in sums.items()})
             # Validated and kept: the weights' moving average when there is one.
-            self._swap_average()
-            validation = self.validate()
-            if validation is not None:
-                record["val_ua"] = mean_utterance_ua(validation)
-                record["val"] = validation
-            improved = validation is None or record["val_ua"] > self.best_ua.numpy()
-            task_improved = False
-            if validation is not None:
-                record["val_task_ua"] = {task: task_ua(validation, task) for task in self.network.tasks}
-                task_improved = self._keep_task_bests(record["val_task_ua"], epoch + 1)
-            if improved:
-                self.best_ua.assign(record.get("val_ua", 0.0))
+            with self._averaged_weights():
+                validation = self.validate()
                 if validation is not None:
-                    self.best_epoch_task_ua.assign([record["val_task_ua"][t] for t in self.network.tasks])
-                self.bad_epochs.assign(0)
-                _save_arrays_atomically(self.best_epoch_weights, _model_arrays(self.network.training_model))
-            elif task_improved:
-                # Patience runs out only when no task improves any more.
-                self.bad_epochs.assign(0)
-            else:
-                self.bad_epochs.assign_add(1)
-            self._swap_average()
+                    record["val_ua"] = mean_utterance_ua(validation)
+                    record["val"] = validation
+                improved = validation is None or record["val_ua"] > self.best_ua.numpy()
+                task_improved = False
+                if validation is not None:
+                    record["val_task_ua"] = {task: task_ua(validation, task) for task in self.network.tasks}
+                    task_improved = self._keep_task_bests(record["val_task_ua"], epoch + 1)
+                if improved:
+                    self.best_ua.assign(record.get("val_ua", 0.0))
+                    if validation is not None:
+                        self.best_epoch_task_ua.assign([record["val_task_ua"][t] for t in self.network.tasks])
+                    self.bad_epochs.assign(0)
+                    _save_arrays_atomically(self.best_epoch_weights, _model_arrays(self.network.training_model))
+                elif task_improved:
+                    # Patience runs out only when no task improves any more.
+                    self.bad_epochs.assign(0)
+                else:
+                    self.bad_epochs.assign_add(1)
             self.epoch.assign(epoch + 1)
             history.append(record)
             if self.chief:
@@ -308,11 +308,22 @@ class Trainer:
         self.load_best()
         return history
 
-    def _swap_average(self) -> None:
-        """Swaps the trainable weights with their moving average (train.ema_momentum > 0; else nothing).
+    @contextlib.contextmanager
+    def _averaged_weights(self):
+        """The trainable weights' moving average in the model for the block (train.ema_momentum > 0; else the
+        weights as they are), the trained weights back after it, also when it raises."""
+        self._swap_average()
+        try:
+            yield
+        finally:
+            self._swap_average()
 
-        As Keras's SwapEMAWeights callback does for `Model.fit`: on every
-        replica, through the strategy, so a swap in and a swap back leave
+    def _swap_average(self) -> None:
+        """Swaps the trainable weights with their moving average (if there is one).
+
+        As Keras's SwapEMAWeights callback does for `Model.fit`, on every
+        replica through the strategy, but by assignment (exact, where Keras's
+        add-and-subtract swap rounds), so a swap in and a swap back leave
         training exactly where it was.
         """
         if not self.optimizer.use_ema:

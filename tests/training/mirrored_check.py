@@ -50,6 +50,15 @@ def batch_norm_kernels(trainer):
     return "FusedBatchNormV3" in types
 
 
+def replica_spread(variables) -> float:
+    """The largest difference between the replicas' copies of any of `variables`."""
+    spread = 0.0
+    for variable in variables:
+        copies = [c.numpy() for c in getattr(variable.value, "values", [variable.value])]
+        spread = max([spread] + [float(np.max(np.abs(c - copies[0]))) for c in copies[1:]])
+    return spread
+
+
 def interchange(source, target, x):
     """Restores the checkpoint of `source` (a `trained_weights` result) into a fresh trainer under `target`:
     max weight and prediction differences."""
@@ -87,8 +96,10 @@ def main():
     proxy = distance(trained_weights(two, GLOBAL_BATCH, center_form="proxy", steps=1),
                      trained_weights(one, GLOBAL_BATCH, fused=False, center_form="proxy", steps=1))
     # The weights' moving average (train.ema_momentum), swapped in and out on every replica.
-    ema = distance(trained_weights(two, GLOBAL_BATCH, ema=0.5),
-                   trained_weights(one, GLOBAL_BATCH, fused=False, ema=0.5))
+    ema_two = trained_weights(two, GLOBAL_BATCH, ema=0.5)
+    ema = distance(ema_two, trained_weights(one, GLOBAL_BATCH, fused=False, ema=0.5))
+    ema["from_last_step"] = distance(ema_two, trained_two)["weights_max_diff"]
+    ema["average_copies_max_diff"] = replica_spread(ema_two[4].optimizer._model_variables_moving_average)
     print(json.dumps({
         "replicas": two.num_replicas_in_sync,
         "center_max_diff": float(np.max(np.abs(centers_two - centers_one))),

@@ -39,6 +39,9 @@ def test_two_replicas_train_like_one():
     # The kept moving average of the weights: the same on two replicas as on one.
     ema = report["ema"]
     assert ema["weights_max_diff"] < 1e-5 and ema["unmoved_trainable"] == []
+    # ...which is not the last step's weights, and every replica swapped its copy back.
+    assert ema["from_last_step"] > 1e-3
+    assert ema["average_copies_max_diff"] == 0.0
     # One replica runs the fused BatchNorm kernel, two the synchronized statistics.
     assert report["fused_batch_norm"] == {"one": True, "two": False}
     # Checkpoints move between the two: the same weights and predictions
