@@ -27,6 +27,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 from typing import Callable, Dict, List, Optional
 
 import keras
@@ -112,6 +113,11 @@ class Trainer:
         self.best_weights = os.path.join(self.write_dir, "best.weights.h5")
         self.task_selection: Dict[str, dict] = {}
         self.total_steps = max(1, plan.steps_per_epoch * config.train.epochs)
+        ema = config.train.ema_momentum
+        if ema and self.chief and self.total_steps < 3 / (1 - ema):
+            warnings.warn(f"train.ema_momentum {ema} averages over about {1 / (1 - ema):.0f} steps, but the run "
+                          f"has at most {self.total_steps}: the kept weights lean on the first steps' "
+                          f"(a lower momentum, or 0, suits so short a run)")
         self._step_keys: List[str] = []
         self._train_step = self._make_train_step()
         # Traced once for every validation (a fresh tf.function per epoch retraced each time).

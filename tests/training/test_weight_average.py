@@ -47,3 +47,12 @@ def test_without_an_average_the_last_steps_weights_are_kept():
     restored = make_trainer(strategy, GLOBAL_BATCH, seed=1, run_dir=trainer.run_dir)
     assert restored.restore() == 1
     assert _gap(_trainable(restored), _trainable(trainer)) == 0.0
+
+
+def test_an_average_longer_than_the_run_is_warned_about(recwarn):
+    make_trainer(tf.distribute.get_strategy(), GLOBAL_BATCH, steps=3, ema=0.99)
+    assert any("train.ema_momentum 0.99 averages over about 100 steps, but the run has at most 3" in str(w.message)
+               for w in recwarn.list)
+    recwarn.clear()
+    make_trainer(tf.distribute.get_strategy(), GLOBAL_BATCH, steps=6, ema=0.5)  # 3 averaging spans of 2 steps
+    assert not [w for w in recwarn.list if "train.ema_momentum" in str(w.message)]
