@@ -56,3 +56,32 @@ def test_an_average_longer_than_the_run_is_warned_about(recwarn):
     recwarn.clear()
     make_trainer(tf.distribute.get_strategy(), GLOBAL_BATCH, steps=6, ema=0.5)  # 3 averaging spans of 2 steps
     assert not [w for w in recwarn.list if "train.ema_momentum" in str(w.message)]
+
+
+def test_each_tasks_kept_layers_are_their_average():
+    import dataclasses
+
+    from keras_ser.models import task_layers
+    from keras_ser.training.trainer import _load_arrays
+    from tests.training.strategy_equivalence import batches
+
+    strategy = tf.distribute.get_strategy()
+    last_step = trained_weights(strategy, GLOBAL_BATCH)[4]
+    trainer = make_trainer(strategy, GLOBAL_BATCH, ema=MOMENTUM)
+    # With validation speakers, so each task's best layers are kept (best_tasks/<task>.npz).
+    trainer.plan = dataclasses.replace(trainer.plan, val_dataset=lambda: batches(GLOBAL_BATCH, 0).take(2))
+    trainer.fit(verbose=False)
+    optimizer = trainer.optimizer
+    averages = {v.path: a.numpy() for v, a in zip(optimizer._trainable_variables,
+                                                  optimizer._model_variables_moving_average)}
+    last = {v.path: v.numpy() for v in last_step.network.training_model.trainable_weights}
+    compared = 0
+    for task in trainer.network.tasks:
+        kept = _load_arrays(trainer._task_best_path(task))
+        for layer in task_layers(trainer.network, task):
+            for index, variable in enumerate(layer.weights):
+                if variable.path in averages:
+                    np.testing.assert_array_equal(kept[f"{layer.name}/{index}"], averages[variable.path])
+                    assert float(np.max(np.abs(kept[f"{layer.name}/{index}"] - last[variable.path]))) > 1e-4
+                    compared += 1
+    assert compared >= 4
