@@ -210,8 +210,7 @@ class FitConfig:
             raise ConfigError(f"data.folds: {self.data.folds!r} is not accepted; 0 (no folds) or at least 2")
         _check_range("data.fold", self.data.fold, 0, max(self.data.folds - 1, 0))
         _check_range("train.learning_rate", self.train.learning_rate, 1e-8, None)
-        if not 0.0 <= self.train.ema_momentum < 1.0:
-            raise ConfigError(f"train.ema_momentum: {self.train.ema_momentum!r} is outside [0, 1)")
+        _check_range("train.ema_momentum", self.train.ema_momentum, 0.0, 1.0, high_included=False)
         _check_range("train.in_memory_mb", self.train.in_memory_mb, 0, None)
         for key in ("train.batch_size", "train.epochs", "train.steps_per_execution", "model.lstm_units",
                     "model.embedding_dim"):
@@ -298,9 +297,10 @@ def _check_choice(key, value, accepted):
         raise ConfigError(f"{key}: {value!r} is not accepted; choose one of {', '.join(map(str, accepted))}")
 
 
-def _check_range(key, value, low, high):
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"[{low}, {'inf' if high is None else high}]"
+def _check_range(key, value, low, high, high_included=True):
+    above = high is not None and (value > high if high_included else value >= high)
+    if (low is not None and value < low) or above:
+        bounds = f"[{low}, {'inf' if high is None else high}{']' if high_included else ')'}"
         raise ConfigError(f"{key}: {value!r} is outside the accepted range {bounds}")
 
 

@@ -81,13 +81,12 @@ class Trainer:
         self.chief = is_chief()
         # Non-chief workers must still write their checkpoint shards somewhere.
         self.write_dir = run_dir if self.chief else tempfile.mkdtemp(prefix="keras_ser_worker_")
-        model_config = config.model
+        model_config, ema = config.model, config.train.ema_momentum
         with strategy.scope():
             self.network = build_network(model_config, config.features, config.tasks, config.heads, plan.head_sizes,
                                          unroll=True)  # unrolled: faster steps here than the loop (benchmarks/train_throughput.py)
-            ema = config.train.ema_momentum
             self.optimizer = OPTIMIZERS[config.train.optimizer](
-                learning_rate=config.train.learning_rate, use_ema=ema > 0, ema_momentum=ema or 0.99)
+                learning_rate=config.train.learning_rate, use_ema=ema > 0, ema_momentum=ema)
             self.optimizer.build(self.network.training_model.trainable_variables)
             self.epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="epoch")
             self.best_ua = tf.Variable(-1.0, trainable=False, dtype=tf.float64, name="best_ua")
@@ -113,7 +112,6 @@ class Trainer:
         self.best_weights = os.path.join(self.write_dir, "best.weights.h5")
         self.task_selection: Dict[str, dict] = {}
         self.total_steps = max(1, plan.steps_per_epoch * config.train.epochs)
-        ema = config.train.ema_momentum
         if ema and self.chief and self.total_steps < 3 / (1 - ema):
             warnings.warn(f"train.ema_momentum {ema} averages over about {1 / (1 - ema):.0f} steps, but the run "
                           f"has at most {self.total_steps}: the kept weights lean on the first steps' "

@@ -183,7 +183,7 @@ def test_cross_protocol_tests_on_targets_with_unlabelled_target_audio(prepared, 
     (["--gamma", "-0.1"], "model.gamma"),
     (["--protocol", "cross", "--source", "emodb", "--targets", "emodb"], "must differ from the source"),
     (["--protocol", "cross", "--targets", "emodb"], "needs a source corpus"),
-    (["--set", "train.ema_momentum=1.0"], "train.ema_momentum: 1.0 is outside [0, 1)"),
+    (["--set", "train.ema_momentum=1.0"], "train.ema_momentum: 1.0 is outside the accepted range [0.0, 1.0)"),
 ])
 def test_bad_settings_fail_before_any_work(tmp_path, capsys, args, message):
     assert main(args + ["--out", str(tmp_path / "run")]) == 2

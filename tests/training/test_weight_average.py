@@ -1,10 +1,14 @@
 """train.ema_momentum: what a run validates and keeps is the moving average of the weights each step trained,
 and training itself is the run without the average."""
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
-from tests.training.strategy_equivalence import make_trainer, trained_weights
+from keras_ser.models import task_layers
+from keras_ser.training.trainer import _load_arrays
+from tests.training.strategy_equivalence import batches, make_trainer, trained_weights
 
 GLOBAL_BATCH = 32
 # Far from 1, so that the average of three steps is far from the last step's weights.
@@ -59,12 +63,6 @@ def test_an_average_longer_than_the_run_is_warned_about(recwarn):
 
 
 def test_each_tasks_kept_layers_are_their_average():
-    import dataclasses
-
-    from keras_ser.models import task_layers
-    from keras_ser.training.trainer import _load_arrays
-    from tests.training.strategy_equivalence import batches
-
     strategy = tf.distribute.get_strategy()
     last_step = trained_weights(strategy, GLOBAL_BATCH)[4]
     trainer = make_trainer(strategy, GLOBAL_BATCH, ema=MOMENTUM)
