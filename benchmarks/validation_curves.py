@@ -73,10 +73,9 @@ def main(argv=None) -> int:
         print(f"{key}: off {off['score']:.2f} (spread {off['spread']:.2f}), on {on['score']:.2f} "
               f"(spread {on['spread']:.2f}), on - off {on['score'] - off['score']:+.2f}")
     if args.json:
+        runs = {arm: {"/".join(group): seeds for group, seeds in table.items()} for arm, table in arms.items()}
         with open(args.json, "w") as f:
-            json.dump({"warmup": args.warmup, "summaries": summaries,
-                       "runs": {arm: {"/".join(g): seeds for g, seeds in table.items()} for arm, table in arms.items()}},
-                      f, indent=1)
+            json.dump({"warmup": args.warmup, "summaries": summaries, "runs": runs}, f, indent=1)
     return 0
 
 
