@@ -32,7 +32,9 @@ def main(argv) -> int:
     # (duplicated) samples is the one-worker mean over those 16. Softmax only: the center update
     # divides by (1 + count), which duplicated samples change (tests/training/mirrored_check.py
     # compares center loss on the same global batch).
-    equivalence = compare(strategy, 32, tf.distribute.get_strategy(), 16, loss="s")
+    # One worker runs Keras's synchronized BatchNorm graph too: the comparison is of the replica
+    # arithmetic alone, not of the fused kernel's own rounding (CPU-dependent; see test_mirrored).
+    equivalence = compare(strategy, 32, tf.distribute.get_strategy(), 16, loss="s", fused_b=False)
     print(json.dumps({"replicas": results["replicas"], "test": results["test"], "equivalence": equivalence,
                       "history": [{k: v for k, v in h.items() if isinstance(v, float)} for h in history]}))
     return 0

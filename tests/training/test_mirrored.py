@@ -30,8 +30,10 @@ def test_two_replicas_train_like_one():
     assert report["trainable_count"] > 10 and report["unmoved_trainable"] == []
     assert report["weights_moved"] > 100 * 1e-5
     # The fused kernel (one replica's default) computes the same step in its
-    # own float arithmetic: measured 3.1e-5 after these steps.
-    assert report["fused_weights_max_diff"] < 1e-4
+    # own float arithmetic, which depends on the CPU: measured 3.1e-5 after
+    # these steps on one host, 1.5e-4 on an AVX2-only one, while the steps
+    # moved the weights by 0.87 (a different step would differ by that much).
+    assert report["fused_weights_max_diff"] < 1e-3
     # The default (proxy) center form: one whole step, every trainable weight moved.
     proxy = report["proxy"]
     assert proxy["weights_max_diff"] < 1e-5 and proxy["unmoved_trainable"] == []
