@@ -456,6 +456,16 @@ def merge(base: Dict[str, Any], update: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
+def differences(a: Dict[str, Any], b: Dict[str, Any], prefix: str = ""):
+    """(dotted key, a's value, b's value) for every leaf where two config trees differ."""
+    for key in sorted(set(a) | set(b)):
+        left, right = a.get(key), b.get(key)
+        if isinstance(left, dict) and isinstance(right, dict):
+            yield from differences(left, right, f"{prefix}{key}.")
+        elif left != right:
+            yield f"{prefix}{key}", left, right
+
+
 NAMED_CONFIGS = os.path.join(os.path.dirname(__file__), "configs")
 
 

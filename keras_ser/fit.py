@@ -25,11 +25,14 @@ from keras_ser.config import (
     NORMALISATIONS,
     ConfigError,
     FitConfig,
+    differences,
+    from_dict,
     load_fit_config,
     load_yaml,
     merge,
     parse_assignments,
     save_config,
+    to_dict,
 )
 from keras_ser.io import atomic_write_json
 
@@ -94,19 +97,41 @@ def build_data(config: FitConfig, prepared, plan):
     return data_plan, eval_dataset(plan.test), vocabulary, normalisation
 
 
-def prepare_run_folder(out: str, resume: bool, overwrite: bool, ema_momentum: float = 0.0) -> None:
+# What a resumed run may change: where its folder is (a moved folder) and how many
+# epochs it may run (Hyperband's later rounds continue a trial's training). Every
+# other setting shaped the checkpoint being continued.
+RESUME_MAY_CHANGE = ("out", "train.epochs")
+
+
+def prepare_run_folder(config: FitConfig, resume: bool, overwrite: bool) -> None:
+    """An existing run is continued (`resume`, with the settings it was trained with) or replaced (`overwrite`)."""
+    out = config.out
     has_checkpoints = os.path.exists(os.path.join(out, "checkpoints"))
     if has_checkpoints and overwrite:
         shutil.rmtree(out)
     elif has_checkpoints and not resume:
         raise ConfigError(f"--out: {out} already holds a run; pass --resume to continue it or --overwrite to start over")
-    elif has_checkpoints and os.path.exists(os.path.join(out, "config.yaml")):
-        # The weights' moving average is part of the optimizer's checkpoint: it must stay as it was.
-        trained = (load_yaml(os.path.join(out, "config.yaml")) or {}).get("train", {}).get("ema_momentum", 0.0)
-        if trained != ema_momentum:
-            raise ConfigError(f"train.ema_momentum: the run in {out} was trained with {trained}; "
-                              f"resume it with --set train.ema_momentum={trained}")
+    elif has_checkpoints:
+        check_resumable(out, config)
     os.makedirs(out, exist_ok=True)
+
+
+def check_resumable(out: str, config: FitConfig) -> None:
+    """ConfigError naming each setting that differs from the run folder's config.yaml."""
+    saved = os.path.join(out, "config.yaml")
+    if not os.path.exists(saved):
+        return
+    try:
+        trained = to_dict(from_dict(FitConfig, load_yaml(saved)))
+    except ConfigError as err:
+        raise ConfigError(f"--resume: {saved} does not describe a run of this release ({err}); "
+                          "start a new run with --overwrite or another --out") from err
+    changed = [f"{key}: {old!r} in the run, {new!r} here" for key, old, new in differences(trained, to_dict(config))
+               if key not in RESUME_MAY_CHANGE]
+    if changed:
+        raise ConfigError(f"--resume: the run in {out} was trained with other settings ({'; '.join(changed)}); "
+                          f"`--out {out} --resume` alone continues it with its own settings, and --overwrite or "
+                          "another --out starts a new run")
 
 
 @dataclasses.dataclass
@@ -139,7 +164,7 @@ def train_run(config: FitConfig, resume: bool = False, overwrite: bool = False, 
     chief = is_chief()
     config = adopt_prepared_features(config)
     if chief:
-        prepare_run_folder(config.out, resume, overwrite, config.train.ema_momentum)
+        prepare_run_folder(config, resume, overwrite)
         save_config(config, os.path.join(config.out, "config.yaml"))
     keras.utils.set_random_seed(config.train.seed)
     if config.train.deterministic:
@@ -377,6 +402,8 @@ def main(argv: Optional[list] = None, prog: str = "python -m keras_ser.fit") -> 
         config = load_fit_config(args.config, overrides)
         if "out" not in overrides and not (args.config and "out" in _config_file_values(args.config)):
             config.out = default_out(config)
+        if args.resume:
+            config = resumed_config(config.out, args.config, overrides) or config
         run_fit(config, resume=args.resume, overwrite=args.overwrite)
     except (ConfigError, LayoutError, CheckpointError, CorruptShardError, FileNotFoundError, WorkersCannotStart) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -400,6 +427,19 @@ def _peer_failures():
     # (heartbeat timeout, aborted collectives, lost connection).
     return (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
             tf.errors.AbortedError)
+
+
+def resumed_config(out: str, config_path: Optional[str], overrides: dict) -> Optional[FitConfig]:
+    """--resume: the run folder's config.yaml, with the settings given on the command line on top.
+
+    None when the folder holds no config.yaml yet. Given settings that differ from
+    the run's are refused when the run folder is prepared (`check_resumable`).
+    """
+    saved = os.path.join(out, "config.yaml")
+    if not os.path.exists(saved):
+        return None
+    values = merge(load_yaml(saved), _config_file_values(config_path) if config_path else {})
+    return load_fit_config(None, merge(merge(values, overrides), {"out": out}))
 
 
 def _config_file_values(name_or_path: str) -> dict:

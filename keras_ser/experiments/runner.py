@@ -12,7 +12,7 @@ from typing import Callable, List, Optional
 
 import yaml
 
-from keras_ser.config import FitConfig, from_dict, to_dict
+from keras_ser.config import FitConfig, differences, from_dict, to_dict
 from keras_ser.experiments.plan import RunSpec
 from keras_ser.experiments.suite import SuiteError
 
@@ -25,7 +25,7 @@ def run_status(spec: RunSpec) -> str:
             previous = to_dict(from_dict(FitConfig, yaml.safe_load(f)))
         planned = to_dict(spec.config)
         if previous != planned:
-            changed = sorted(_differences(previous, planned))
+            changed = [f"{key}: {old!r} -> {new!r}" for key, old, new in differences(previous, planned)]
             raise SuiteError(f"{spec.out} holds a run with other settings ({', '.join(changed[:5])}); "
                              "choose another --out or delete that folder")
     if os.path.exists(os.path.join(spec.out, "results.json")):
@@ -59,11 +59,3 @@ def run_all(specs: List[RunSpec], verbose: bool = True, fit: Optional[Callable] 
         records.append(record)
     return records
 
-
-def _differences(a, b, prefix=""):
-    for key in sorted(set(a) | set(b)):
-        left, right = a.get(key), b.get(key)
-        if isinstance(left, dict) and isinstance(right, dict):
-            yield from _differences(left, right, f"{prefix}{key}.")
-        elif left != right:
-            yield f"{prefix}{key}: {left!r} -> {right!r}"

@@ -250,7 +250,35 @@ def test_an_interrupted_run_of_the_earlier_release_resumes_from_its_h5_best_epoc
 
 
 @uses_reference
-def test_resuming_with_another_weight_average_is_refused(reference_run, tmp_path, capsys):
+def test_resume_needs_only_the_run_folder(reference_run, tmp_path):
+    """`--out RUN --resume` continues with the settings in RUN/config.yaml, not the command line's defaults."""
+    def stop_after_second_epoch(record):
+        if record["epoch"] == 2:
+            raise Interrupt
+
+    out = tmp_path / "cut"
+    with pytest.raises(Interrupt):
+        run_fit(_reference_config(reference_run, out), verbose=False, on_epoch_end=stop_after_second_epoch)
+    assert main(["--out", str(out), "--resume"]) == 0
+    assert json.load(open(out / "results.json"))["test"] == json.load(
+        open(os.path.join(reference_run.out, "results.json")))["test"]
+    assert json.load(open(out / "history.json")) == json.load(open(os.path.join(reference_run.out, "history.json")))
+    # The run's own settings given again are not a change; a moved folder is the same run.
+    moved = tmp_path / "moved"
+    out.rename(moved)
+    assert main(reference_run.args + ["--out", str(moved), "--resume"]) == 0
+
+
+@uses_reference
+@pytest.mark.parametrize("change, named", [
+    (["--set", "train.ema_momentum=0.5"], "train.ema_momentum: 0.0 in the run, 0.5 here"),
+    (["--preset", "baseline", "--loss", "s"], "model.preset: 'dann2' in the run, 'baseline' here"),
+    (["--seed", "2"], "train.seed: 1 in the run, 2 here"),
+])
+def test_resuming_with_other_settings_is_refused_by_name(reference_run, tmp_path, capsys, change, named):
     out = copy_run(reference_run.out, tmp_path)
-    assert main(reference_run.args + ["--out", out, "--resume", "--set", "train.ema_momentum=0.5"]) == 2
-    assert "train.ema_momentum: the run in" in capsys.readouterr().err
+    saved = pathlib.Path(out, "config.yaml").read_text()
+    assert main(["--out", out, "--resume", *change]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "--resume` alone continues it" in err
+    assert pathlib.Path(out, "config.yaml").read_text() == saved
