@@ -1,7 +1,7 @@
 """Run an experiment suite and write its report: `python -m keras_ser.experiments`.
 
     python -m keras_ser.experiments --suite paper --seeds 3 --out results/paper            # synthetic corpora
-    python -m keras_ser.experiments --suite paper --data corpora.yaml --seeds 3 --folds 5 --out results/paper-cv
+    python -m keras_ser.experiments --suite paper --data corpora.yaml --seeds 3 --folds 4 --out results/paper-cv
     python -m keras_ser.experiments --suite my_study.yaml --prepared data/prepared --out results/study
 
 Repeating a command trains only what is missing and rewrites the report.
