@@ -30,13 +30,17 @@ def test_training_step_equals_keras_batch_norm():
     ours, reference = _pair()
     # A small batch (8 x 4 x 5 = 160 values per channel): the kernel's
     # n / (n - 1) variance would move the moving variance by 6e-4 if kept.
-    x = tf.constant(np.random.default_rng(1).normal(2.0, 3.0, size=(8, 4, 5, 3)).astype("float32"))
+    rng = np.random.default_rng(1)
+    x = tf.constant(rng.normal(2.0, 3.0, size=(8, 4, 5, 3)).astype("float32"))
+    # Random weights on the outputs: every gradient is far from 0. (A weight per channel
+    # alone makes gamma's gradient an exact 0 that each kernel misses by its rounding.)
+    outer = tf.constant(rng.normal(size=(8, 4, 5, 3)).astype("float32"))
     results = []
     for layer in (ours, reference):
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = layer(x, training=True)
-            loss = tf.reduce_sum(y * tf.range(3, dtype=tf.float32))
+            loss = tf.reduce_sum(y * outer)
         gradients = tape.gradient(loss, [x, layer.gamma, layer.beta])
         results.append([y, *gradients, layer.moving_mean, layer.moving_variance])
     for ours_value, reference_value in zip(*results):
