@@ -79,6 +79,25 @@ def test_a_setting_study_varies_only_its_setting_and_its_default_row_is_its_refe
             assert dataclasses.replace(config, model=at_default) == ours[group]
 
 
+@pytest.mark.parametrize("name, reference, corpora", [
+    ("paper_cv", "paper", ["emodb", "savee"]),
+    ("real_speech_cv", "real_speech", ["emodb", "emovo"]),
+])
+def test_a_cv_suite_is_its_reference_suites_multi_protocol_over_speaker_folds(name, reference, corpora, tmp_path):
+    suite, reference_suite = load_suite(name), load_suite(reference)
+    assert set(suite.protocols) == {"multi"} and suite.folds == 4 and suite.seeds == 1
+    overrides = {} if reference == "paper" else {"data": {"corpora": {c: str(tmp_path) for c in corpora}}}
+
+    def multi_runs(of):
+        return [(s.variant, s.fold, s.config) for s in plan_runs(
+            of, make_groups(of, corpora), "/tmp/x", overrides, seeds=1, folds=4, task="both") if s.group == "multi"]
+
+    ours = multi_runs(suite)
+    assert len(ours) == 4 * len(reference_suite.variants)
+    assert {(config.data.folds, config.data.fold) for _, _, config in ours} == {(4, f) for f in range(4)}
+    assert ours == multi_runs(reference_suite)
+
+
 def test_normalisation_suite_crosses_two_systems_with_every_normalisation(tmp_path):
     suite = load_suite("normalisation")
     specs = plan_runs(suite, make_groups(suite, ["emodb", "savee"]), "/tmp/x", {}, seeds=1, folds=0, task="both")
