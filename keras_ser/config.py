@@ -445,6 +445,23 @@ def load_yaml(path: str) -> Dict[str, Any]:
     return values
 
 
+RUN_CONFIG = "config.yaml"
+
+
+def load_run_config(folder: str) -> Optional[FitConfig]:
+    """The settings a run folder was trained with (its config.yaml), or None when it has none yet.
+
+    ConfigError when the file cannot be read or does not describe a run of this release.
+    """
+    path = os.path.join(folder, RUN_CONFIG)
+    if not os.path.exists(path):
+        return None
+    try:
+        return from_dict(FitConfig, load_yaml(path)).validate()
+    except ConfigError as err:
+        raise ConfigError(f"{path} does not describe a run of this release ({err})") from err
+
+
 def merge(base: Dict[str, Any], update: Dict[str, Any]) -> Dict[str, Any]:
     """Recursive dict update; `update` wins."""
     out = dict(base)

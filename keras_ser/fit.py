@@ -26,8 +26,8 @@ from keras_ser.config import (
     ConfigError,
     FitConfig,
     differences,
-    from_dict,
     load_fit_config,
+    load_run_config,
     load_yaml,
     merge,
     parse_assignments,
@@ -118,15 +118,14 @@ def prepare_run_folder(config: FitConfig, resume: bool, overwrite: bool) -> None
 
 def check_resumable(out: str, config: FitConfig) -> None:
     """ConfigError naming each setting that differs from the run folder's config.yaml."""
-    saved = os.path.join(out, "config.yaml")
-    if not os.path.exists(saved):
-        return
     try:
-        trained = to_dict(from_dict(FitConfig, load_yaml(saved)))
+        trained = load_run_config(out)
     except ConfigError as err:
-        raise ConfigError(f"--resume: {saved} does not describe a run of this release ({err}); "
-                          "start a new run with --overwrite or another --out") from err
-    changed = [f"{key}: {old!r} in the run, {new!r} here" for key, old, new in differences(trained, to_dict(config))
+        raise ConfigError(f"--resume: {err}; start a new run with --overwrite or another --out") from err
+    if trained is None:
+        return
+    changed = [f"{key}: {old!r} in the run, {new!r} here"
+               for key, old, new in differences(to_dict(trained), to_dict(config))
                if key not in RESUME_MAY_CHANGE]
     if changed:
         raise ConfigError(f"--resume: the run in {out} was trained with other settings ({'; '.join(changed)}); "
@@ -249,7 +248,8 @@ def train(config=None, *, resume: bool = False, overwrite: bool = False, verbose
     Args:
         config: a FitConfig, a YAML path or shipped config name (`"paper"`),
             a settings tree (dict), or None for the defaults.
-        resume, overwrite: as `--resume`, `--overwrite`.
+        resume, overwrite: as `--resume`, `--overwrite`. With `resume`, the
+            run folder's own settings are the base: `out=` alone continues it.
         verbose: progress and the UA table on stdout.
         **settings: top-level keys of the config tree, applied after `config`
             and validated like YAML: `protocol="cross", source="iemocap",
@@ -269,9 +269,13 @@ def train(config=None, *, resume: bool = False, overwrite: bool = False, verbose
         tree = _config_file_values(config)
     else:
         tree = dict(config or {})
-    resolved = from_dict(FitConfig, merge(tree, settings)).validate()
-    if "out" not in settings and "out" not in tree:
+    tree = merge(tree, settings)
+    resolved = from_dict(FitConfig, tree).validate()
+    if "out" not in tree:
         resolved.out = default_out(resolved)
+    trained = load_run_config(resolved.out) if resume else None
+    if trained is not None:  # the run's own settings, with those given on top (a difference is refused)
+        resolved = from_dict(FitConfig, merge(merge(to_dict(trained), tree), {"out": resolved.out})).validate()
     run_fit(resolved, resume=resume, overwrite=overwrite, verbose=verbose)
     return load_run(resolved.out)
 
@@ -435,10 +439,10 @@ def resumed_config(out: str, config_path: Optional[str], overrides: dict) -> Opt
     None when the folder holds no config.yaml yet. Given settings that differ from
     the run's are refused when the run folder is prepared (`check_resumable`).
     """
-    saved = os.path.join(out, "config.yaml")
-    if not os.path.exists(saved):
+    trained = load_run_config(out)
+    if trained is None:
         return None
-    values = merge(load_yaml(saved), _config_file_values(config_path) if config_path else {})
+    values = merge(to_dict(trained), _config_file_values(config_path) if config_path else {})
     return load_fit_config(None, merge(merge(values, overrides), {"out": out}))
 
 

@@ -12,7 +12,7 @@ from typing import Iterable
 
 import numpy as np
 
-from keras_ser.config import FitConfig, from_dict, load_yaml
+from keras_ser.config import FitConfig, load_run_config
 
 
 @dataclasses.dataclass
@@ -83,7 +83,7 @@ def load_run(run_dir: str, weights: str = "best.weights.h5", unroll: bool = True
     for name in ("config.yaml", "speakers.json", "normalisation.json", weights):
         if not os.path.exists(os.path.join(run_dir, name)):
             raise FileNotFoundError(f"{run_dir} is not a finished keras_ser run (missing {name})")
-    config = from_dict(FitConfig, load_yaml(os.path.join(run_dir, "config.yaml"))).validate()
+    config = load_run_config(run_dir)
     with open(os.path.join(run_dir, "speakers.json"), encoding="utf-8") as f:
         speakers = json.load(f)
     with open(os.path.join(run_dir, "normalisation.json"), encoding="utf-8") as f:

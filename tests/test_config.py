@@ -59,3 +59,23 @@ def test_cross_protocol_over_a_prepared_folder_is_checked_against_its_corpora(tm
                    data={"prepared": str(tmp_path)}).validate().source == "emodb"
     with pytest.raises(ConfigError, match="targets: 'savee' is not among the run's corpora \\(emodb, emovo\\)"):
         _config(protocol="cross", source="emodb", targets=["savee"], data={"prepared": str(tmp_path)}).validate()
+
+
+def test_a_run_folders_settings_are_read_back_equal_and_a_foreign_file_is_named(tmp_path):
+    from keras_ser.config import load_run_config, save_config
+    from keras_ser.experiments.plan import RunSpec
+    from keras_ser.experiments.runner import run_status
+    from keras_ser.experiments.suite import SuiteError
+
+    config = _config(out=str(tmp_path), protocol="multi", model={"preset": "dann2", "domain_heads": ["speaker"]})
+    assert load_run_config(str(tmp_path)) is None
+    save_config(config, str(tmp_path / "config.yaml"))
+    assert load_run_config(str(tmp_path)) == config
+    assert run_status(RunSpec("multi", "S+C", 0, None, config)) == "new"
+
+    (tmp_path / "config.yaml").write_text("model:\n  no_such_setting: 1\n")
+    with pytest.raises(ConfigError, match=r"config\.yaml does not describe a run of this release.*no_such_setting"):
+        load_run_config(str(tmp_path))
+    # A suite refuses the folder with that reason instead of a traceback.
+    with pytest.raises(SuiteError, match="no_such_setting.*choose another --out"):
+        run_status(RunSpec("multi", "S+C", 0, None, config))

@@ -15,7 +15,7 @@ from typing import Optional
 
 import keras_tuner
 
-from keras_ser.config import ConfigError, FitConfig, from_dict, load_yaml
+from keras_ser.config import ConfigError, FitConfig, load_run_config
 from keras_ser.training.memory import released_after_training
 from keras_ser.io import atomic_write_json
 
@@ -93,7 +93,10 @@ class FitTuner(keras_tuner.Tuner):
         config = self.trial_config(trial)
         # A trial interrupted by a crash restarts from its last epoch checkpoint;
         # a folder left by other values (a search restarted from scratch) is replaced.
-        resume = _same_config(config)
+        try:
+            resume = load_run_config(config.out) == config
+        except ConfigError:  # a config.yaml this release cannot read: the folder is replaced too
+            resume = False
         if not resume:
             _warm_start_from_previous_round(trial, config, self.trial_run_dir)
             resume = os.path.exists(os.path.join(config.out, "checkpoints"))
@@ -158,11 +161,6 @@ def make_tuner(config: FitConfig, tuner: str, trials: int, strategy=None, fixed:
         shutil.rmtree(os.path.join(config.out, "trials"), ignore_errors=True)
     return FitTuner(oracle, hypermodel, strategy=strategy, verbose=verbose,
                     directory=config.out, project_name=PROJECT, overwrite=overwrite)
-
-
-def _same_config(config: FitConfig) -> bool:
-    path = os.path.join(config.out, "config.yaml")
-    return os.path.exists(path) and from_dict(FitConfig, load_yaml(path)).validate() == config
 
 
 def _warm_start_from_previous_round(trial, config: FitConfig, run_dir) -> None:

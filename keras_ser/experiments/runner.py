@@ -10,24 +10,22 @@ import os
 import time
 from typing import Callable, List, Optional
 
-import yaml
-
-from keras_ser.config import FitConfig, differences, from_dict, to_dict
+from keras_ser.config import ConfigError, differences, load_run_config, to_dict
 from keras_ser.experiments.plan import RunSpec
 from keras_ser.experiments.suite import SuiteError
 
 
 def run_status(spec: RunSpec) -> str:
     """done | partial | new, after checking the folder holds these settings."""
-    saved = os.path.join(spec.out, "config.yaml")
-    if os.path.exists(saved):
-        with open(saved, encoding="utf-8") as f:
-            previous = to_dict(from_dict(FitConfig, yaml.safe_load(f)))
-        planned = to_dict(spec.config)
-        if previous != planned:
-            changed = [f"{key}: {old!r} -> {new!r}" for key, old, new in differences(previous, planned)]
-            raise SuiteError(f"{spec.out} holds a run with other settings ({', '.join(changed[:5])}); "
-                             "choose another --out or delete that folder")
+    try:
+        previous = load_run_config(spec.out)
+    except ConfigError as err:
+        raise SuiteError(f"{err}; choose another --out or delete that folder") from err
+    changed = [] if previous is None else [
+        f"{key}: {old!r} -> {new!r}" for key, old, new in differences(to_dict(previous), to_dict(spec.config))]
+    if changed:
+        raise SuiteError(f"{spec.out} holds a run with other settings ({', '.join(changed[:5])}); "
+                         "choose another --out or delete that folder")
     if os.path.exists(os.path.join(spec.out, "results.json")):
         return "done"
     return "partial" if os.path.exists(os.path.join(spec.out, "checkpoints")) else "new"

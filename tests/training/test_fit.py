@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
+import keras_ser
 from keras_ser.config import load_fit_config
 from keras_ser.fit import main, run_fit
 from pipelines.dataset import PreparedCorpora
@@ -267,6 +268,9 @@ def test_resume_needs_only_the_run_folder(reference_run, tmp_path):
     moved = tmp_path / "moved"
     out.rename(moved)
     assert main(reference_run.args + ["--out", str(moved), "--resume"]) == 0
+    # The Python API too: `out=` alone continues the run with its own settings.
+    run = keras_ser.train(out=str(moved), resume=True, verbose=False)
+    assert run.results["test"] == json.load(open(os.path.join(reference_run.out, "results.json")))["test"]
 
 
 @uses_reference
