@@ -114,20 +114,18 @@ def few_seconds_scores(folder, seconds):
 
 def suite_runs(suite_out):
     """(key, run folder, protocol, system, normalisation, seed) of every finished run under SUITE_OUT/runs."""
-    import yaml
-
+    from keras_ser.config import RUN_CONFIG, load_run_config
     from keras_ser.reporting import system_name
 
     found = []
     for root, _, files in sorted(os.walk(os.path.join(suite_out, "runs"))):
-        if "results.json" not in files or "config.yaml" not in files:
+        if "results.json" not in files or RUN_CONFIG not in files:
             continue
-        with open(os.path.join(root, "config.yaml"), encoding="utf-8") as f:
-            config = yaml.safe_load(f)
-        protocol = "multi" if config["protocol"] == "multi" else f"{config['source']}>{','.join(config['targets'])}"
-        system = system_name(config["model"]["preset"], config["model"]["loss"])
+        config = load_run_config(root)
+        protocol = "multi" if config.protocol == "multi" else f"{config.source}>{','.join(config.targets)}"
+        system = system_name(config.model.preset, config.model.loss)
         found.append((os.path.relpath(root, os.path.join(suite_out, "runs")), root, protocol, system,
-                      config["data"]["normalisation"], config["train"]["seed"]))
+                      config.data.normalisation, config.train.seed))
     return found
 
 

@@ -23,6 +23,7 @@ from typing import Optional
 from keras_ser.config import (
     DOMAIN_PRESETS,
     NORMALISATIONS,
+    RUN_CONFIG,
     ConfigError,
     FitConfig,
     differences,
@@ -164,7 +165,7 @@ def train_run(config: FitConfig, resume: bool = False, overwrite: bool = False, 
     config = adopt_prepared_features(config)
     if chief:
         prepare_run_folder(config, resume, overwrite)
-        save_config(config, os.path.join(config.out, "config.yaml"))
+        save_config(config, os.path.join(config.out, RUN_CONFIG))
     keras.utils.set_random_seed(config.train.seed)
     if config.train.deterministic:
         tf.config.experimental.enable_op_determinism()

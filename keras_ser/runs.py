@@ -12,7 +12,7 @@ from typing import Iterable
 
 import numpy as np
 
-from keras_ser.config import FitConfig, load_run_config
+from keras_ser.config import RUN_CONFIG, FitConfig, load_run_config
 
 
 @dataclasses.dataclass
@@ -80,7 +80,7 @@ def load_run(run_dir: str, weights: str = "best.weights.h5", unroll: bool = True
     from pipelines.normalisation import Normalisation
 
     run_dir = os.path.abspath(run_dir)
-    for name in ("config.yaml", "speakers.json", "normalisation.json", weights):
+    for name in (RUN_CONFIG, "speakers.json", "normalisation.json", weights):
         if not os.path.exists(os.path.join(run_dir, name)):
             raise FileNotFoundError(f"{run_dir} is not a finished keras_ser run (missing {name})")
     config = load_run_config(run_dir)
