@@ -141,7 +141,12 @@ class ModelConfig:
 class TrainConfig:
     batch_size: int = 128
     epochs: int = 15
+    # Early stopping: stop once no task's validation UA has improved for
+    # `patience` epochs, but never before `min_epochs` epochs (0: any epoch).
+    # On real speech validation valence often sits at chance for the first
+    # 4-7 epochs (docs/speaker_cv, real_speech_cv), longer than patience 5.
     patience: int = 5
+    min_epochs: int = 0
     optimizer: str = "adadelta"
     learning_rate: float = 1.0
     # Validate, keep and export an exponential moving average of the trainable
@@ -212,7 +217,8 @@ class FitConfig:
         _check_range("train.learning_rate", self.train.learning_rate, 1e-8, None)
         _check_range("train.ema_momentum", self.train.ema_momentum, 0.0, 1.0, high_included=False)
         _check_range("train.in_memory_mb", self.train.in_memory_mb, 0, None)
-        for key in ("train.batch_size", "train.epochs", "train.steps_per_execution", "model.lstm_units",
+        _check_range("train.min_epochs", self.train.min_epochs, 0, None)
+        for key in ("train.batch_size", "train.epochs", "train.patience", "train.steps_per_execution", "model.lstm_units",
                     "model.embedding_dim"):
             _check_range(key, _get(self, key), 1, None)
         if len(self.model.conv_filters) != len(self.model.conv_pools):

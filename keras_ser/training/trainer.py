@@ -14,7 +14,7 @@ The domain heads minimise CE_d; the gradient reversal layer hands the feature
 extractor -gamma times their gradient.
 
 Early stopping is per task: training goes on while any task's validation UA
-still improves, and each task's own layers (projection, classifier, centers)
+still improves (and always for the first `train.min_epochs` epochs), and each task's own layers (projection, classifier, centers)
 are kept from that task's best epoch; at the end they are placed on the
 shared layers of the best mean-UA epoch wherever that raises the task's
 validation UA (see `load_best`).
@@ -253,7 +253,7 @@ class Trainer:
         iterator = iter(self.strategy.distribute_datasets_from_function(
             lambda context: self._run_batches(start, context))) if start < config.epochs else None
         for epoch in range(start, config.epochs):
-            if self.bad_epochs.numpy() >= config.patience:
+            if epoch >= config.min_epochs and self.bad_epochs.numpy() >= config.patience:
                 break
             self._reseed_dropout(epoch)
             bar = keras.utils.Progbar(self.plan.steps_per_epoch, verbose=1 if verbose and self.chief else 0)

@@ -107,6 +107,29 @@ def test_same_seed_same_metrics(reference_run, tmp_path):
         open(os.path.join(reference_run.out, "history.json")))
 
 
+def test_early_stopping_waits_for_min_epochs(prepared, tmp_path, monkeypatch):
+    """Validation that never improves after the first epoch stops a run after 1 + patience
+    epochs, but not before train.min_epochs."""
+    from keras_ser.training.trainer import Trainer
+
+    validate, first = Trainer.validate, []
+
+    def unchanging(self):
+        if not first:
+            first.append(validate(self))
+        return first[0]
+
+    monkeypatch.setattr(Trainer, "validate", unchanging)
+    epochs = {}
+    for min_epochs in (0, 3):
+        first.clear()
+        out = tmp_path / f"min{min_epochs}"
+        run_fit(_config(prepared, out, task="arousal", **{"train.epochs": 4, "train.patience": 1,
+                                                          "train.min_epochs": min_epochs}), verbose=False)
+        epochs[min_epochs] = [h["epoch"] for h in json.load(open(out / "history.json"))]
+    assert epochs == {0: [1, 2], 3: [1, 2, 3]}
+
+
 class Interrupt(Exception):
     pass
 
@@ -185,6 +208,8 @@ def test_cross_protocol_tests_on_targets_with_unlabelled_target_audio(prepared, 
     (["--protocol", "cross", "--source", "emodb", "--targets", "emodb"], "must differ from the source"),
     (["--protocol", "cross", "--targets", "emodb"], "needs a source corpus"),
     (["--set", "train.ema_momentum=1.0"], "train.ema_momentum: 1.0 is outside the accepted range [0.0, 1.0)"),
+    (["--set", "train.min_epochs=-1"], "train.min_epochs: -1 is outside the accepted range"),
+    (["--set", "train.patience=0"], "train.patience: 0 is outside the accepted range"),
 ])
 def test_bad_settings_fail_before_any_work(tmp_path, capsys, args, message):
     assert main(args + ["--out", str(tmp_path / "run")]) == 2
