@@ -98,8 +98,7 @@ class FitTuner(keras_tuner.Tuner):
         except ConfigError:  # a config.yaml this release cannot read: the folder is replaced too
             resume = False
         if not resume:
-            _warm_start_from_previous_round(trial, config, self.trial_run_dir)
-            resume = os.path.exists(os.path.join(config.out, "checkpoints"))
+            resume = _warm_start_from_previous_round(trial, config, self.trial_run_dir)
         started = time.time()
         print(f"trial {trial.trial_id} ({self.tuner_id}): {_describe(trial.hyperparameters.values)}", flush=True)
         with released_after_training():
@@ -163,14 +162,18 @@ def make_tuner(config: FitConfig, tuner: str, trials: int, strategy=None, fixed:
                     directory=config.out, project_name=PROJECT, overwrite=overwrite)
 
 
-def _warm_start_from_previous_round(trial, config: FitConfig, run_dir) -> None:
-    """Hyperband: a later round continues the earlier round's training of the same values."""
+def _warm_start_from_previous_round(trial, config: FitConfig, run_dir) -> bool:
+    """Hyperband: a later round continues the earlier round's training of the same values.
+
+    True when the earlier round's run folder was copied to this trial's (to be resumed).
+    """
     previous = trial.hyperparameters.values.get("tuner/trial_id")
     if not previous or not os.path.exists(os.path.join(run_dir(previous), "checkpoints")):
-        return
+        return False
     shutil.rmtree(config.out, ignore_errors=True)
     # config.yaml is rewritten by train_run with this round's epochs.
     shutil.copytree(run_dir(previous), config.out, ignore=shutil.ignore_patterns("tensorboard", TRIAL_RECORD))
+    return True
 
 
 def _describe(values: dict) -> str:

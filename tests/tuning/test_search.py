@@ -59,6 +59,21 @@ def test_two_trial_search_writes_a_best_config_fit_accepts(tiny_config_path, tmp
     assert results["system"] == "DANN_2 (S+C)" and results["tasks"] == ["arousal"]
 
 
+@pytest.mark.parametrize("stale_config", [
+    "model: {no_such_setting: 1}\n",  # a config.yaml this release cannot read
+    "train: {seed: 99}\n",  # a run of other values (a search restarted from scratch)
+])
+def test_a_trial_folder_left_by_another_run_is_replaced(tiny_config_path, tmp_path, capsys, stale_config):
+    out = tmp_path / "search"
+    stale = out / "trials" / "0"
+    (stale / "checkpoints").mkdir(parents=True)
+    (stale / "config.yaml").write_text(stale_config)
+    assert main(search_argv(tiny_config_path, str(out), trials=1)) == 0
+    record = json.loads((stale / "search_trial.json").read_text())
+    assert record["trial_id"] == "0" and record["val_ua"] > 0
+    assert yaml.safe_load((stale / "config.yaml").read_text())["train"]["seed"] == 1
+
+
 def test_bad_fixed_setting_is_named(tiny_config_path, tmp_path, capsys):
     assert main(search_argv(tiny_config_path, str(tmp_path / "s"), trials=1) + ["--fix", "gama=1"]) == 2
     assert "--fix: 'gama=1'" in capsys.readouterr().err
