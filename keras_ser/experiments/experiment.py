@@ -122,7 +122,8 @@ def group_plots(suite: Suite, group, specs, results, analyses, tasks, out: str) 
         histories = {}
         for spec in (s for s in runs if s.variant == variant.name and s.fold in (None, 0)):
             with open(os.path.join(spec.out, "history.json"), encoding="utf-8") as f:
-                histories[f"seed {spec.seed}"] = json.load(f)
+                label = f"seed {spec.seed}" + (f", {spec.config.task}" if suite.task_models == "per_task" else "")
+                histories[label] = json.load(f)
         name = f"plots/{group.key}-{variant.slug}-curves.png"
         plots.training_curves(histories, f"{group.key}: {variant.name}", os.path.join(out, name))
         paths["curves"][variant.name] = name

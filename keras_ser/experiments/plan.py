@@ -1,4 +1,4 @@
-"""Which runs a suite needs: groups (protocol and source) x variants x seeds x folds.
+"""Which runs a suite needs: groups (protocol and source) x variants x seeds x folds (x tasks, per_task).
 
 Cross-corpus sources (`protocols.cross.sources`):
     auto  the paper's setting when IEMOCAP is among the corpora (source
@@ -14,6 +14,7 @@ speakers (see keras_ser.protocols).
 """
 
 import dataclasses
+import itertools
 import os
 from typing import Dict, List, Optional
 
@@ -78,17 +79,26 @@ def make_groups(suite: Suite, corpora: List[str], sources=None) -> List[Group]:
 
 def plan_runs(suite: Suite, groups: List[Group], out: str, overrides: Dict, seeds: int, folds: int,
               task: str) -> List[RunSpec]:
-    """Every run's resolved config; its folder is <out>/runs/<group>/<variant>/seed<k>[-fold<f>]."""
+    """Every run's resolved config; its folder is <out>/runs/<group>/<variant>/seed<k>[-fold<f>].
+
+    `task` is what a run trains (arousal, valence or both); a suite with
+    `task_models: per_task` trains each task in a run of its own instead, in
+    <...>/seed<k>[-fold<f>]-<task>.
+    """
+    if suite.task_models == "per_task":
+        run_tasks = [(t, f"-{t}") for t in (["arousal", "valence"] if task == "both" else [task])]
+    else:
+        run_tasks = [(task, "")]
     specs = []
     for group in groups:
         for variant in suite.variants:
             tree = merge(merge(suite.base, variant.overrides), overrides)
             base_seed = tree.get("train", {}).get("seed", 0)
             for k in range(seeds):
-                for fold in (range(folds) if folds else [None]):
-                    name = f"seed{base_seed + k}" + ("" if fold is None else f"-fold{fold}")
+                for fold, (run_task, suffix) in itertools.product(range(folds) if folds else [None], run_tasks):
+                    name = f"seed{base_seed + k}" + ("" if fold is None else f"-fold{fold}") + suffix
                     per_run = {
-                        "protocol": group.protocol, "task": task,
+                        "protocol": group.protocol, "task": run_task,
                         "out": os.path.join(out, "runs", group.key, variant.slug, name),
                         "train": {"seed": base_seed + k},
                         "data": {"folds": folds, "fold": fold or 0},

@@ -35,7 +35,8 @@ def group_tables(group, specs, results: Dict[str, dict], analyses: Dict[str, dic
     for task in tasks:
         tables[task] = {}
         for variant in variants:
-            runs = [s for s in specs if s.group == group.key and s.variant == variant]
+            # The runs that trained this task (all of them, unless the suite trains each task alone).
+            runs = [s for s in specs if s.group == group.key and s.variant == variant and task in s.config.tasks]
             seeds = sorted({s.seed for s in runs})
             per_corpus, draws = {}, {}
             for corpus in group.test_corpora:
@@ -145,7 +146,8 @@ def render_markdown(report: dict, reference: dict) -> str:
     lines += [
         f"- data: {data['description']} (corpora: {', '.join(data['corpora'])}; prepared: `{data['prepared']}`)",
         f"- seeds: {', '.join(map(str, report['seeds']))}; speaker folds: {report['folds'] or 'none (one speaker split)'}; "
-        f"runs: {len(report['runs'])} ({_status_counts(report['runs'])})",
+        f"runs: {len(report['runs'])} ({_status_counts(report['runs'])})"
+        + ("; one network per task (each task trained alone)" if report["suite"].get("task_models") == "per_task" else ""),
         f"- cells: utterance-level UA (%) mean ± std over seeds [95 % bootstrap interval over test utterances, "
         f"{report['suite']['analysis']['bootstrap']} resamples, paired across seeds]; **bold** = best mean in the column",
     ]

@@ -6,6 +6,7 @@
       multi: {}                          # paper Table 2
       cross: {sources: auto}             # paper Tables 3, 4 (auto | all | [names])
     tasks: [arousal, valence]
+    task_models: joint                   # joint: one network for all tasks; per_task: each task trained alone
     seeds: 3                             # the command line's --seeds wins
     folds: 0                             # speaker-level folds; --folds wins
     variants:                            # one table row each
@@ -29,7 +30,7 @@ from keras_ser.config import ConfigError, FitConfig, from_dict, load_yaml, merge
 from keras_ser.reporting import system_name
 
 SUITES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "suites")
-TOP_LEVEL_KEYS = ("description", "base", "protocols", "tasks", "seeds", "folds", "variants", "compare", "analysis")
+TOP_LEVEL_KEYS = ("description", "base", "protocols", "tasks", "task_models", "seeds", "folds", "variants", "compare", "analysis")
 PROTOCOL_KEYS = {"multi": (), "cross": ("sources", "target_split")}
 ANALYSIS_DEFAULTS = {"embedding": "tsne", "embedding_samples": 2000, "probe_samples": 2000, "bootstrap": 1000}
 # Decided per run by the suite; a suite that set them would be silently ignored.
@@ -65,6 +66,9 @@ class Suite:
     variants: List[Variant]
     compare: List[str]
     analysis: Dict[str, Any]
+    # joint: every run trains all of `tasks` in one network; per_task: one run
+    # (one network, its own early stopping and checkpoint) per task.
+    task_models: str = "joint"
 
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
@@ -111,6 +115,10 @@ def load_suite(name_or_path: str) -> Suite:
     if not isinstance(tasks, list) or not tasks or any(t not in ("arousal", "valence") for t in tasks):
         raise SuiteError(f"{where}: tasks must be a non-empty list of arousal, valence; got {tasks!r}")
 
+    task_models = values.get("task_models", "joint")
+    if task_models not in ("joint", "per_task"):
+        raise SuiteError(f"{where}: task_models: {task_models!r}; choose joint or per_task")
+
     variants, seen = [], set()
     for index, entry in enumerate(values["variants"]):
         at = f"{where}: variants[{index}]"
@@ -148,7 +156,7 @@ def load_suite(name_or_path: str) -> Suite:
 
     name = os.path.splitext(os.path.basename(path))[0]
     return Suite(name, os.path.abspath(path), str(values.get("description", "")).strip(), base, protocols,
-                 tasks, seeds, folds, variants, compare, analysis)
+                 tasks, seeds, folds, variants, compare, analysis, task_models)
 
 
 def _validated(where: str, tree: Dict[str, Any]) -> FitConfig:

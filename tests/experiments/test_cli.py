@@ -177,6 +177,30 @@ def test_custom_suite_with_speaker_folds(tones, tmp_path):
     assert "| no reversal |" in (out / "report.md").read_text()
 
 
+def test_a_per_task_suite_reports_each_task_from_its_own_network(tones, tmp_path):
+    suite = tmp_path / "per_task.yaml"
+    suite.write_text(yaml.safe_dump({
+        "base": {"model": {"preset": "dann2", "loss": "sc", "conv_filters": [8, 8, 8], "lstm_units": 16,
+                           "embedding_dim": 16, "domain_hidden": 16}, "train": {"batch_size": 16, "epochs": 1}},
+        "protocols": {"multi": {}},
+        "task_models": "per_task",
+        "variants": [{"name": "S+C"}],
+        "analysis": {"embedding": "pca", "embedding_samples": 200, "probe_samples": 200, "bootstrap": 100},
+    }))
+    out = tmp_path / "out"
+    assert main(["--suite", str(suite), "--prepared", str(tones), "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert sorted(os.listdir(out / "runs" / "multi" / "s-c")) == ["seed0-arousal", "seed0-valence"]
+    for task in ("arousal", "valence"):
+        results = json.loads((out / "runs" / "multi" / "s-c" / f"seed0-{task}" / "results.json").read_text())
+        assert results["tasks"] == [task]
+        cells = report["groups"]["multi"]["tables"][task]["S+C"]
+        for corpus in ("emodb", "savee", "average"):
+            assert cells[corpus]["mean"] == pytest.approx(results["test"][task][corpus]["utterance"]["ua"])
+            assert cells[corpus]["ci"] is not None  # bootstrapped from that run's predictions
+    assert "one network per task" in (out / "report.md").read_text()
+
+
 @shares_paper_run
 @pytest.mark.slow
 def test_analysis_reads_the_predictions_the_network_makes(paper_run):

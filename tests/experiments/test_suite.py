@@ -1,6 +1,7 @@
 """Suite YAMLs: the shipped ones load, malformed ones fail early with the key named."""
 
 import dataclasses
+import os
 
 import pytest
 import yaml
@@ -133,6 +134,17 @@ def test_runs_get_their_own_folders_seeds_and_folds():
     assert specs[0].out == "/out/runs/multi/baseline-s/seed0-fold0"
 
 
+def test_a_per_task_suite_trains_each_task_in_a_run_of_its_own(tmp_path):
+    path = _write(tmp_path, "task_models: per_task\nprotocols: {multi: {}}\nvariants:\n  - {name: a}\n")
+    suite = load_suite(path)
+    specs = plan_runs(suite, make_groups(suite, ["emodb", "savee"]), "/out", {}, seeds=1, folds=2, task="both")
+    assert [(os.path.basename(s.out), s.config.task) for s in specs] == [
+        ("seed0-fold0-arousal", "arousal"), ("seed0-fold0-valence", "valence"),
+        ("seed0-fold1-arousal", "arousal"), ("seed0-fold1-valence", "valence")]
+    one = plan_runs(suite, make_groups(suite, ["emodb", "savee"]), "/out", {}, seeds=1, folds=0, task="valence")
+    assert [(os.path.basename(s.out), s.config.task) for s in one] == [("seed0-valence", "valence")]
+
+
 def _write(tmp_path, text):
     path = tmp_path / "suite.yaml"
     path.write_text(text)
@@ -152,6 +164,7 @@ def _write(tmp_path, text):
     ("compare: [b]\nvariants:\n  - {name: a}\n", "compare must list variant names"),
     ("analysis: {embedding: umap}\nvariants:\n  - {name: a}\n", "choose tsne or pca"),
     ("seeds: 0\nvariants:\n  - {name: a}\n", "seeds: expected an integer >= 1"),
+    ("task_models: separate\nvariants:\n  - {name: a}\n", "task_models: 'separate'; choose joint or per_task"),
     ("variants: [\n", "not valid YAML"),
 ])
 def test_bad_suite_is_refused_with_the_reason(tmp_path, text, message):
