@@ -218,8 +218,8 @@ class FitConfig:
         _check_range("train.ema_momentum", self.train.ema_momentum, 0.0, 1.0, high_included=False)
         _check_range("train.in_memory_mb", self.train.in_memory_mb, 0, None)
         _check_range("train.min_epochs", self.train.min_epochs, 0, None)
-        for key in ("train.batch_size", "train.epochs", "train.patience", "train.steps_per_execution", "model.lstm_units",
-                    "model.embedding_dim"):
+        for key in ("train.batch_size", "train.epochs", "train.patience", "train.steps_per_execution",
+                    "model.lstm_units", "model.embedding_dim"):
             _check_range(key, _get(self, key), 1, None)
         if len(self.model.conv_filters) != len(self.model.conv_pools):
             raise ConfigError(

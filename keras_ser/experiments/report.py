@@ -147,7 +147,8 @@ def render_markdown(report: dict, reference: dict) -> str:
         f"- data: {data['description']} (corpora: {', '.join(data['corpora'])}; prepared: `{data['prepared']}`)",
         f"- seeds: {', '.join(map(str, report['seeds']))}; speaker folds: {report['folds'] or 'none (one speaker split)'}; "
         f"runs: {len(report['runs'])} ({_status_counts(report['runs'])})"
-        + ("; one network per task (each task trained alone)" if report["suite"].get("task_models") == "per_task" else ""),
+        + ("; one network per task (each task trained alone)"
+           if report["suite"].get("task_models") == "per_task" else ""),
         f"- cells: utterance-level UA (%) mean ± std over seeds [95 % bootstrap interval over test utterances, "
         f"{report['suite']['analysis']['bootstrap']} resamples, paired across seeds]; **bold** = best mean in the column",
     ]

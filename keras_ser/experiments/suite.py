@@ -30,7 +30,8 @@ from keras_ser.config import ConfigError, FitConfig, from_dict, load_yaml, merge
 from keras_ser.reporting import system_name
 
 SUITES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "suites")
-TOP_LEVEL_KEYS = ("description", "base", "protocols", "tasks", "task_models", "seeds", "folds", "variants", "compare", "analysis")
+TOP_LEVEL_KEYS = ("description", "base", "protocols", "tasks", "task_models", "seeds", "folds", "variants", "compare",
+                  "analysis")
 PROTOCOL_KEYS = {"multi": (), "cross": ("sources", "target_split")}
 ANALYSIS_DEFAULTS = {"embedding": "tsne", "embedding_samples": 2000, "probe_samples": 2000, "bootstrap": 1000}
 # Decided per run by the suite; a suite that set them would be silently ignored.

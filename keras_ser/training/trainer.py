@@ -14,8 +14,9 @@ The domain heads minimise CE_d; the gradient reversal layer hands the feature
 extractor -gamma times their gradient.
 
 Early stopping is per task: training goes on while any task's validation UA
-still improves (and always for the first `train.min_epochs` epochs), and each task's own layers (projection, classifier, centers)
-are kept from that task's best epoch; at the end they are placed on the
+still improves (and always for the first `train.min_epochs` epochs), and
+each task's own layers (projection, classifier, centers) are kept from that
+task's best epoch; at the end they are placed on the
 shared layers of the best mean-UA epoch wherever that raises the task's
 validation UA (see `load_best`).
 """
