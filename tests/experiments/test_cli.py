@@ -178,17 +178,10 @@ def test_custom_suite_with_speaker_folds(tones, tmp_path):
 
 
 def test_a_per_task_suite_reports_each_task_from_its_own_network(tones, tmp_path):
-    suite = tmp_path / "per_task.yaml"
-    suite.write_text(yaml.safe_dump({
-        "base": {"model": {"preset": "dann2", "loss": "sc", "conv_filters": [8, 8, 8], "lstm_units": 16,
-                           "embedding_dim": 16, "domain_hidden": 16}, "train": {"batch_size": 16, "epochs": 1}},
-        "protocols": {"multi": {}},
-        "task_models": "per_task",
-        "variants": [{"name": "S+C"}],
-        "analysis": {"embedding": "pca", "embedding_samples": 200, "probe_samples": 200, "bootstrap": 100},
-    }))
+    suite = tiny_suite(tmp_path, protocols={"multi": {}}, task_models="per_task", compare=["S+C"], seeds=1,
+                       variants=[{"name": "S+C", "overrides": {"model": {"preset": "dann2", "loss": "sc"}}}])
     out = tmp_path / "out"
-    assert main(["--suite", str(suite), "--prepared", str(tones), "--out", str(out), "--quiet"]) == 0
+    assert main(["--suite", suite, "--prepared", str(tones), "--out", str(out), "--quiet"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert sorted(os.listdir(out / "runs" / "multi" / "s-c")) == ["seed0-arousal", "seed0-valence"]
     for task in ("arousal", "valence"):
