@@ -171,6 +171,11 @@ class TrainConfig:
     steps_per_execution: int = 16
 
 
+def tasks_of(task: str) -> List[str]:
+    """The emotion tasks a `task` setting trains (arousal, valence or both)."""
+    return ["arousal", "valence"] if task == "both" else [task]
+
+
 @dataclasses.dataclass
 class FitConfig:
     """A whole `keras_ser.fit` run."""
@@ -189,7 +194,7 @@ class FitConfig:
 
     @property
     def tasks(self) -> List[str]:
-        return ["arousal", "valence"] if self.task == "both" else [self.task]
+        return tasks_of(self.task)
 
     def validate(self) -> "FitConfig":
         _check_choice("protocol", self.protocol, ("multi", "cross"))

@@ -18,7 +18,7 @@ import itertools
 import os
 from typing import Dict, List, Optional
 
-from keras_ser.config import FitConfig, from_dict, merge
+from keras_ser.config import FitConfig, from_dict, merge, tasks_of
 from keras_ser.experiments.suite import PAPER_SOURCE, Suite, SuiteError
 
 
@@ -86,7 +86,7 @@ def plan_runs(suite: Suite, groups: List[Group], out: str, overrides: Dict, seed
     <...>/seed<k>[-fold<f>]-<task>.
     """
     if suite.task_models == "per_task":
-        run_tasks = [(t, f"-{t}") for t in (["arousal", "valence"] if task == "both" else [task])]
+        run_tasks = [(t, f"-{t}") for t in tasks_of(task)]
     else:
         run_tasks = [(task, "")]
     specs = []
